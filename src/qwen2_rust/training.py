@@ -1,0 +1,594 @@
+"""Config -> data -> trainer -> artifacts. The one code path of every training run.
+
+Steps, cheapest first so a bad run fails before the expensive part:
+
+1. resolve the run directory (never overwrite one silently) and, with ``--push-to-hub``,
+   check that a token with write access is there;
+2. load and validate the data: invalid rows are skipped and reported, the sample is seeded
+   and stratified by category, then split into train/eval (stratified too);
+3. check the model is reachable (local dir, cache or Hub), load its tokenizer, render and
+   tokenize every example with assistant-only labels, count those over ``--max-length``;
+4. only then load the model, wrap it with LoRA and train with TRL's `SFTTrainer`;
+5. save the adapter, tokenizer (with the chat template) and ``run.json`` atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import resource
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qwen2_rust.config import TrainConfig
+from qwen2_rust.data import load_split, stratified_sample_indices, stratified_split
+from qwen2_rust.errors import UserFacingError
+from qwen2_rust.format_utils import format_for_sft
+from qwen2_rust.io_utils import atomic_write_json
+from qwen2_rust.log import get_logger
+from qwen2_rust.sft_data import IGNORE_INDEX, Tokenized, tokenize_conversations
+from qwen2_rust.validation import RowProblem, check_rows
+
+log = get_logger(__name__)
+
+CHECKPOINTS = "checkpoints"
+RUN_RECORD = "run.json"
+CONFIG_RECORD = "train_config.json"
+
+
+@dataclass
+class PreparedData:
+    """Tokenized train/eval examples plus what the run record reports about them."""
+
+    train: list[Tokenized]
+    eval: list[Tokenized]
+    train_categories: list[str]
+    eval_categories: list[str]
+    total_rows: int
+    invalid: list[RowProblem]
+    overlong: int
+    overlong_by_category: dict[str, int]
+    dropped: int
+
+    @property
+    def examples(self) -> int:
+        return len(self.train) + len(self.eval)
+
+    def stats(self, max_length: int) -> dict[str, Any]:
+        lengths = sorted(len(t.input_ids) for t in self.train + self.eval)
+        overlong_share = self.overlong / max(1, self.examples + self.dropped)
+        return {
+            "rows_in_split": self.total_rows,
+            "invalid_rows": len(self.invalid),
+            "sampled": self.examples + self.dropped,
+            "train_examples": len(self.train),
+            "eval_examples": len(self.eval),
+            "train_by_category": dict(sorted(Counter(self.train_categories).items())),
+            "eval_by_category": dict(sorted(Counter(self.eval_categories).items())),
+            "max_length": max_length,
+            "over_max_length": self.overlong,
+            "over_max_length_share": round(overlong_share, 6),
+            "over_max_length_by_category": dict(sorted(self.overlong_by_category.items())),
+            "dropped_over_max_length": self.dropped,
+            "tokens_total": sum(lengths),
+            "tokens_trained": sum(t.trained_tokens for t in self.train + self.eval),
+            "token_length_p50": lengths[len(lengths) // 2] if lengths else 0,
+            "token_length_max": lengths[-1] if lengths else 0,
+        }
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    record: dict[str, Any]
+    interrupted: bool = False
+    checkpoint: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- run directory
+
+
+def runs_root(config: TrainConfig) -> Path:
+    return Path(config.output_dir)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    checkpoints = sorted(
+        (
+            p
+            for p in (run_dir / CHECKPOINTS).glob("checkpoint-*")
+            if p.name.split("-")[-1].isdigit()
+        ),
+        key=lambda p: int(p.name.split("-")[-1]),
+    )
+    return checkpoints[-1] if checkpoints else None
+
+
+def resolve_resume(config: TrainConfig) -> tuple[Path, Path]:
+    """(run dir, checkpoint) for ``--resume [PATH]``."""
+    if config.resume in (None, "latest"):
+        if config.run_name:
+            run_dir = runs_root(config) / config.run_name
+        else:
+            candidates = [p for p in runs_root(config).glob("*") if (p / CONFIG_RECORD).is_file()]
+            if not candidates:
+                raise UserFacingError(f"--resume: no runs to resume in {runs_root(config)}/")
+            run_dir = max(candidates, key=lambda p: p.stat().st_mtime)
+        checkpoint = latest_checkpoint(run_dir)
+    else:
+        path = Path(config.resume)
+        if path.name.startswith("checkpoint-"):
+            run_dir, checkpoint = path.parent.parent, path
+        else:
+            run_dir, checkpoint = path, latest_checkpoint(path)
+    if checkpoint is None or not checkpoint.is_dir():
+        raise UserFacingError(f"--resume: no checkpoint found in {run_dir / CHECKPOINTS}/")
+    return run_dir, checkpoint
+
+
+def load_saved_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / CONFIG_RECORD
+    if not path.is_file():
+        raise UserFacingError(f"--resume: {path} is missing; is {run_dir} a qwen2-train run?")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def prepare_run_dir(config: TrainConfig) -> Path:
+    """Create ``outputs/<run-name>``; refuse to reuse an existing one unless resuming."""
+    run_dir = runs_root(config) / (config.run_name or config.default_run_name())
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise UserFacingError(
+            f"run directory {run_dir} already exists; pick another --run-name, or continue it "
+            f"with --resume --run-name {run_dir.name}"
+        )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserFacingError(f"cannot create run directory {run_dir}: {exc.strerror}") from None
+    if not os.access(run_dir, os.W_OK):
+        raise UserFacingError(f"run directory {run_dir} is not writable")
+    return run_dir
+
+
+def check_push_access(config: TrainConfig) -> str:
+    """The repo id to push to, after checking a token with write access exists (no secrets logged)."""
+    from huggingface_hub import HfApi, get_token
+
+    token = get_token()
+    if not token:
+        raise UserFacingError(
+            "--push-to-hub needs a Hugging Face token with write access: run `hf auth login` "
+            "or set HF_TOKEN before training (checked now so the run does not fail at the end)"
+        )
+    try:
+        info = HfApi().whoami(token=token)
+    except Exception as exc:  # network errors and HTTP errors both mean "cannot verify"
+        raise UserFacingError(
+            f"--push-to-hub: cannot verify the Hugging Face token ({type(exc).__name__}); "
+            "check the network and the token, or train without --push-to-hub"
+        ) from None
+    role = ((info.get("auth") or {}).get("accessToken") or {}).get("role")
+    if role not in (None, "write", "fineGrained"):
+        raise UserFacingError(
+            f"--push-to-hub: the Hugging Face token has role {role!r}; a token with write access is needed"
+        )
+    return config.hub_model_id or f"{info['name']}/{config.run_name}"
+
+
+# ---------------------------------------------------------------- data
+
+
+def prepare_data(config: TrainConfig, tokenizer: Any) -> PreparedData:
+    """Load, validate, sample, split, format and tokenize; count over-length examples."""
+    loaded = load_split(config.resolved_data(), config.split)
+    report = check_rows(loaded)
+    if report.problems:
+        bad_rows = sorted({p.row for p in report.problems})
+        log.warning(
+            "skipping %d invalid row(s) of %d (first: row %d, %s: %s); run qwen2-validate for the full list",
+            len(bad_rows),
+            len(loaded.rows),
+            report.problems[0].row,
+            report.problems[0].field,
+            report.problems[0].reason,
+        )
+    valid_rows = [loaded.rows[i] for i in report.valid_indices]
+    categories = [row["task_category"] for row in valid_rows]  # type: ignore[index]
+    chosen = stratified_sample_indices(categories, config.num_examples, config.seed)
+    rows = [valid_rows[i] for i in chosen]
+    row_categories = [categories[i] for i in chosen]
+    tokenized = list(
+        tokenize_conversations(tokenizer, (format_for_sft(r)["messages"] for r in rows))
+    )
+
+    overlong_by_category: Counter[str] = Counter()
+    keep: list[int] = []
+    for i, example in enumerate(tokenized):
+        if len(example.input_ids) > config.max_length:
+            overlong_by_category[row_categories[i]] += 1
+            if config.overlong == "drop":
+                continue
+            cut = config.max_length
+            example = Tokenized(example.input_ids[:cut], example.labels[:cut])
+            if all(label == IGNORE_INDEX for label in example.labels):
+                continue  # the prompt alone fills max_length: nothing to learn
+            tokenized[i] = example
+        keep.append(i)
+    overlong = sum(overlong_by_category.values())
+    kept_categories = [row_categories[i] for i in keep]
+    train_pos, eval_pos = stratified_split(kept_categories, config.eval_fraction, config.seed)
+    return PreparedData(
+        train=[tokenized[keep[p]] for p in train_pos],
+        eval=[tokenized[keep[p]] for p in eval_pos],
+        train_categories=[kept_categories[p] for p in train_pos],
+        eval_categories=[kept_categories[p] for p in eval_pos],
+        total_rows=len(loaded.rows),
+        invalid=report.problems,
+        overlong=overlong,
+        overlong_by_category=dict(overlong_by_category),
+        dropped=len(tokenized) - len(keep),
+    )
+
+
+def to_dataset(examples: list[Tokenized]) -> Any:
+    from datasets import Dataset
+
+    return Dataset.from_dict(
+        {"input_ids": [e.input_ids for e in examples], "labels": [e.labels for e in examples]}
+    )
+
+
+def padded_efficiency(lengths: list[int], batch_size: int, seed: int) -> float:
+    """Share of real tokens when random batches are padded to their longest member."""
+    import random
+
+    order = list(range(len(lengths)))
+    random.Random(seed).shuffle(order)
+    real = padded = 0
+    for i in range(0, len(order), batch_size):
+        batch = [lengths[j] for j in order[i : i + batch_size]]
+        real += sum(batch)
+        padded += max(batch) * len(batch)
+    return real / padded if padded else 1.0
+
+
+# ---------------------------------------------------------------- environment facts
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for name in (
+        "qwen2-rust",
+        "torch",
+        "transformers",
+        "trl",
+        "peft",
+        "datasets",
+        "accelerate",
+        "trackio",
+    ):
+        with contextlib.suppress(PackageNotFoundError):
+            versions[name] = version(name)
+    return versions
+
+
+def peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# ---------------------------------------------------------------- trainer
+
+
+def _device_settings(config: TrainConfig) -> dict[str, Any]:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    precision = config.precision
+    if precision == "auto":
+        precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+    if precision in ("bf16", "fp16") and not cuda:
+        raise UserFacingError(f"--precision {precision} needs a CUDA GPU; use fp32 on this machine")
+    checkpointing = config.gradient_checkpointing == "on" or (
+        config.gradient_checkpointing == "auto" and cuda
+    )
+    return {"precision": precision, "gradient_checkpointing": checkpointing, "cuda": cuda}
+
+
+class _Interrupt:
+    """First Ctrl-C: finish the step, save a checkpoint, stop. Second: abort at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("interrupt: saving a checkpoint after this step (Ctrl-C again to abort)")
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_Interrupt]:
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread
+            self._previous = None
+        try:
+            yield self
+        finally:
+            if self._previous is not None:
+                signal.signal(signal.SIGINT, self._previous)
+
+
+def _make_callbacks(interrupt: _Interrupt, on_step: Callable[[Any], None] | None) -> list[Any]:
+    from transformers import TrainerCallback
+
+    from qwen2_rust.training_progress import ProgressCallback
+
+    class StopOnInterrupt(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if on_step is not None:
+                on_step(state)
+            if interrupt.requested:
+                control.should_save = True
+                control.should_training_stop = True
+            return control
+
+    return [StopOnInterrupt(), ProgressCallback()]
+
+
+class CountingCollator:
+    """Wraps the trainer's collator to measure real vs padded tokens of every batch."""
+
+    def __init__(self, inner: Callable[[list[dict]], dict]) -> None:
+        self.inner = inner
+        self.positions = 0
+        self.real = 0
+
+    def __call__(self, features: list[dict]) -> dict:
+        batch = self.inner(features)
+        ids = batch["input_ids"]
+        self.positions += ids.numel()
+        mask = batch.get("attention_mask")
+        self.real += int(mask.sum()) if mask is not None else ids.numel()
+        return batch
+
+    @property
+    def efficiency(self) -> float:
+        return self.real / self.positions if self.positions else 1.0
+
+
+def answer_only_loss(model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None) -> Any:
+    """Cross-entropy over the trained positions only, projecting only those through the LM head.
+
+    Equal to the model's own shifted cross-entropy (a test checks it), but the logits exist
+    only for the ~30% of positions that are trained, never ``batch x length x 152K``.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    labels = inputs["labels"]
+    forward_inputs = {k: v for k, v in inputs.items() if k != "labels"}
+    hidden = causal_lm.model(**forward_inputs, use_cache=False).last_hidden_state
+    targets = labels[:, 1:]
+    selected = targets != IGNORE_INDEX
+    logits = causal_lm.lm_head(hidden[:, :-1][selected]).float()
+    total = F.cross_entropy(logits, targets[selected], reduction="sum")
+    count = num_items_in_batch if num_items_in_batch is not None else selected.sum()
+    return total / torch.as_tensor(count, device=total.device).clamp(min=1)
+
+
+def _trainer_class() -> type:
+    from trl import SFTTrainer
+
+    class RustSFTTrainer(SFTTrainer):
+        """TRL's SFTTrainer; on CPU the loss projects only the trained positions.
+
+        TRL computes the loss with a fused, tiled LM head that never materialises the logits:
+        the right call on a GPU (Triton kernel), but its torch fallback is ~4x slower on a CPU,
+        and the plain model loss would materialise ``batch x length x 152K`` logits. Same
+        labels, same token-mean reduction over the accumulated batch.
+        """
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if self.args.device.type != "cpu":
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            loss = answer_only_loss(model, inputs, num_items_in_batch)
+            return (loss, {"loss": loss}) if return_outputs else loss
+
+    return RustSFTTrainer
+
+
+def build_trainer(
+    config: TrainConfig,
+    run_dir: Path,
+    data: PreparedData,
+    tokenizer: Any,
+    callbacks: list[Any],
+) -> Any:
+    from trl import SFTConfig
+
+    from qwen2_rust.modeling import load_base_model, lora_config
+
+    device = _device_settings(config)
+    model = load_base_model(
+        config.resolved_model(), dtype=device["precision"] if device["cuda"] else "fp32"
+    )
+    has_eval = bool(data.eval)
+    report_to = [] if config.no_trackio else ["trackio"]
+    args = SFTConfig(
+        output_dir=str(run_dir / CHECKPOINTS),
+        run_name=run_dir.name,
+        project=config.trackio_project,
+        trackio_space_id=config.trackio_space,
+        trackio_static_space_id=None if config.trackio_space else False,
+        report_to=report_to,
+        seed=config.seed,
+        data_seed=config.seed,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        max_length=config.max_length,
+        packing=config.packing,
+        packing_strategy="bfd",
+        padding_free=config.packing,
+        bf16=device["precision"] == "bf16",
+        fp16=device["precision"] == "fp16",
+        gradient_checkpointing=device["gradient_checkpointing"],
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=max(config.logging_steps, config.save_steps) if has_eval else None,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        disable_tqdm=True,
+        include_num_input_tokens_seen="non_padding",
+        dataloader_num_workers=0,
+        remove_unused_columns=True,
+        use_cpu=not device["cuda"],
+        prediction_loss_only=True,
+    )
+    trainer = _trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=to_dataset(data.train),
+        eval_dataset=to_dataset(data.eval) if has_eval else None,
+        processing_class=tokenizer,
+        peft_config=lora_config(
+            config.lora_r, config.lora_alpha, config.lora_dropout, config.target_modules
+        ),
+        callbacks=callbacks,
+    )
+    trainer.data_collator = CountingCollator(trainer.data_collator)
+    return trainer
+
+
+def _final_metrics(trainer: Any) -> dict[str, float | None]:
+    history = trainer.state.log_history
+    train_losses = [h["loss"] for h in history if "loss" in h]
+    eval_losses = [h["eval_loss"] for h in history if "eval_loss" in h]
+    return {
+        "train_loss": train_losses[-1] if train_losses else None,
+        "train_loss_mean": next((h["train_loss"] for h in history if "train_loss" in h), None),
+        "eval_loss": eval_losses[-1] if eval_losses else None,
+    }
+
+
+def save_artifacts(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
+    """Adapter + tokenizer into ``run_dir``, through a staging directory renamed file by file."""
+    staging = run_dir / ".staging"
+    if staging.exists():
+        import shutil
+
+        shutil.rmtree(staging)
+    trainer.model.save_pretrained(str(staging), safe_serialization=True)
+    tokenizer.save_pretrained(str(staging))
+    for item in staging.iterdir():
+        os.replace(item, run_dir / item.name)
+    staging.rmdir()
+
+
+def run_training(
+    config: TrainConfig,
+    run_dir: Path,
+    data: PreparedData,
+    tokenizer: Any,
+    resume_from: Path | None = None,
+    on_step: Callable[[Any], None] | None = None,
+) -> TrainResult:
+    """Train, save and write ``run.json``. ``on_step`` is a test hook called after each step."""
+    import torch
+
+    start = time.perf_counter()
+    interrupt = _Interrupt()
+    trainer = build_trainer(config, run_dir, data, tokenizer, _make_callbacks(interrupt, on_step))
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    with interrupt.installed():
+        train_start = time.perf_counter()
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        train_seconds = time.perf_counter() - train_start
+    state = trainer.state
+    if interrupt.requested:
+        checkpoint = latest_checkpoint(run_dir)
+        return TrainResult(run_dir, {"global_step": state.global_step}, True, checkpoint)
+
+    save_artifacts(trainer, tokenizer, run_dir)
+    collator: CountingCollator = trainer.data_collator
+    lengths = [len(e.input_ids) for e in data.train]
+    tokens_seen = int(getattr(state, "num_input_tokens_seen", 0) or 0)
+    device = _device_settings(config)
+    record = {
+        "run_name": run_dir.name,
+        "config": config.to_dict(),
+        "model": config.resolved_model(),
+        "data": config.resolved_data(),
+        "data_stats": data.stats(config.max_length),
+        "invalid_rows_sample": [p.to_dict() for p in data.invalid[:20]],
+        "metrics": {
+            **_final_metrics(trainer),
+            "global_step": state.global_step,
+            "epochs": state.epoch,
+            "wall_time_s": round(time.perf_counter() - start, 2),
+            "train_time_s": round(train_seconds, 2),
+            "tokens_seen": tokens_seen,
+            "tokens_per_s": round(tokens_seen / train_seconds, 1) if train_seconds else None,
+            "batch_token_efficiency": round(collator.efficiency, 4),
+            "padded_batching_efficiency": round(
+                padded_efficiency(lengths, config.batch_size, config.seed), 4
+            ),
+            "peak_rss_bytes": peak_rss_bytes(),
+            "peak_gpu_bytes": torch.cuda.max_memory_allocated() if device["cuda"] else None,
+        },
+        "device": {
+            "cuda": device["cuda"],
+            "gpu": torch.cuda.get_device_name(0) if device["cuda"] else None,
+            "precision": device["precision"],
+            "gradient_checkpointing": device["gradient_checkpointing"],
+        },
+        "resumed_from": str(resume_from) if resume_from else None,
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "trackio": None
+        if config.no_trackio
+        else {
+            "project": config.trackio_project,
+            "run": run_dir.name,
+            "space": config.trackio_space,
+        },
+    }
+    atomic_write_json(run_dir / RUN_RECORD, record)
+    return TrainResult(run_dir, record)
