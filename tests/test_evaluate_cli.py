@@ -172,3 +172,18 @@ def test_garbage_prediction_rows_do_not_stop_scoring(tmp_path: Path) -> None:
     ]
     scores = Scorer(use_rustc=False).score_rows(rows, jobs=1)
     assert [s.status for s in scores] == ["invalid", "invalid"]
+
+
+@needs_rustc
+def test_empty_answers_never_count_as_compiling() -> None:
+    # Around a prefix and suffix an empty completion can compile; it is still no answer.
+    rows = [
+        r
+        for r in _sample_rows()
+        if r["task_category"] in ("code_completion", "test_generation", "code_generation")
+    ]
+    scorer = Scorer()
+    for index, row in enumerate(rows):
+        score = scorer.score_row({**row, "prediction": "\n\n"}, index)
+        assert score.status == "fragment", row["task_category"]
+        assert score.metrics["compiles"] == 0.0

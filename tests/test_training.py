@@ -440,3 +440,22 @@ def test_packed_examples_do_not_attend_to_each_other():
     assert torch.allclose(together[0, len(first) :], alone[0], atol=1e-4)
     # The first token of the second example is not a target of the first one's last token.
     assert packed["labels"][0, len(first)] == IGNORE_INDEX
+
+
+def test_estimate_memory_matches_published_7b_lora_figures(capsys):
+    from qwen2_rust.cli.train import main
+    from qwen2_rust.memory import GIB, QWEN2_7B, estimate_memory
+
+    estimate = estimate_memory(QWEN2_7B, batch_size=1, max_length=512)
+    assert estimate.parameters == pytest.approx(7.6e9, rel=0.01)
+    assert estimate.trainable_parameters == 40_370_176  # r=16 on all 7 projections
+    assert 15 * GIB < estimate.total_bytes < 19 * GIB  # published: ~16 GB for 7B LoRA bf16
+    longer = estimate_memory(QWEN2_7B, batch_size=4, max_length=2048)
+    unchecked = estimate_memory(
+        QWEN2_7B, batch_size=4, max_length=2048, gradient_checkpointing=False
+    )
+    assert estimate.total_bytes < longer.total_bytes < unchecked.total_bytes
+
+    assert main(["--estimate-memory", "--batch-size", "1", "--max-length", "512"]) == 0
+    out = capsys.readouterr().out
+    assert "weights" in out and "activations" in out and "17.1" in out

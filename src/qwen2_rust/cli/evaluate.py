@@ -15,11 +15,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from qwen2_rust.data import DEFAULT_DATASET
 from qwen2_rust.errors import UserFacingError
 
 _EPILOG = """\
 statuses of compiled answers: compiles, missing_crate (only unresolved external crates),
-fragment (could not be placed in any unit), fails (real compiler errors), timeout;
+fragment (empty, or could not be placed in any unit), fails (real compiler errors), timeout;
 rows with tests: tests_pass, tests_fail, timeout. Text answers: chrF; names, single
 calls and completions: exact / normalised match and edit similarity.
 Outputs: report.json, report.md, categories.png (+ comparison_*.png for two or more files).
@@ -33,7 +34,9 @@ def _add_generation_args(p: argparse.ArgumentParser, out_required: bool) -> None
     src.add_argument("--run", help="training run name; its adapter is looked up in --runs-dir")
     p.add_argument("--runs-dir", default="outputs", help="where training runs live (outputs)")
     p.add_argument(
-        "--data", default="sample", help="'sample', a local file/dir or a hub id (sample)"
+        "--data",
+        default=DEFAULT_DATASET,
+        help=f"hub id, local file/dir, or 'sample' (default: {DEFAULT_DATASET})",
     )
     p.add_argument("--split", default="test", help="dataset split (test)")
     p.add_argument("-n", type=int, default=None, help="first N rows of each category (all)")
@@ -96,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="score the dataset's own answers instead of predictions (checks the checker and "
         "the data); without FILEs reads --data/--split",
     )
-    score.add_argument("--data", default="sample", help="with --reference and no FILE (sample)")
+    score.add_argument(
+        "--data",
+        default=DEFAULT_DATASET,
+        help="with --reference and no FILE (default: %(default)s)",
+    )
     score.add_argument("--split", default="test", help="with --reference and no FILE (test)")
     _add_scoring_args(score)
 

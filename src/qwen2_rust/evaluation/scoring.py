@@ -159,6 +159,17 @@ class Scorer:
         if not self.rust_ok:
             s.status = UNAVAILABLE
             return
+        answer_field = {"tests": "test_cases", "completion": "completion"}.get(
+            kind, spec.code_output or ""
+        )
+        if not fields.get(answer_field, "").strip():
+            # An empty answer is no code at all; around a prefix/suffix it could still compile.
+            s.status = rc.FRAGMENT
+            s.messages = ["empty answer"]
+            s.metrics["compiles"] = s.metrics["compiles_or_missing_crate"] = 0.0
+            if test or kind == "tests":
+                s.metrics["pass@1"] = 0.0
+            return
         if kind == "tests":
             result = self.checker.check_test_generation(
                 _opt(inputs, "code_to_test"),
@@ -176,13 +187,6 @@ class Scorer:
         else:
             code = fields.get(spec.code_output or "", "")
             ctx = context
-        if not code.strip():
-            s.status = rc.FRAGMENT
-            s.messages = ["empty answer"]
-            s.metrics["compiles"] = s.metrics["compiles_or_missing_crate"] = 0.0
-            if test:
-                s.metrics["pass@1"] = 0.0
-            return
         result, unit = self.checker.assemble(code, ctx)
         self._apply(s, result)
         s.metrics["compiles"] = float(result.status == rc.COMPILES)
