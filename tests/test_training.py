@@ -335,7 +335,6 @@ def _adapter_tensors(path: Path) -> dict:
 
 def _api_run(tmp_path: Path, name: str, interrupt_at: int | None = None, resume: bool = False):
     from qwen2_rust import training
-    from qwen2_rust.io_utils import atomic_write_json
 
     given = {
         "preset": "smoke",
@@ -355,8 +354,7 @@ def _api_run(tmp_path: Path, name: str, interrupt_at: int | None = None, resume:
         config.resume = "latest"
         run_dir, checkpoint = training.resolve_resume(config)
     else:
-        run_dir, checkpoint = training.prepare_run_dir(config), None
-        atomic_write_json(run_dir / training.CONFIG_RECORD, config.to_dict())
+        run_dir, checkpoint = training.create_run_dir(config), None
 
     def on_step(state):
         if interrupt_at is not None and state.global_step == interrupt_at:
@@ -393,17 +391,26 @@ def test_interrupt_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run(tm
 # ---------------------------------------------------------------- loss and packing
 
 
-def test_answer_only_loss_equals_the_models_cross_entropy():
+def test_trained_positions_head_gives_the_models_cross_entropy():
     import torch
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
     from qwen2_rust.modeling import lora_config, smoke_model_dir
-    from qwen2_rust.training import answer_only_loss
+    from qwen2_rust.training import add_trained_positions_head
 
-    model = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(str(smoke_model_dir())), lora_config()
+    def load():
+        torch.manual_seed(0)
+        return get_peft_model(
+            AutoModelForCausalLM.from_pretrained(str(smoke_model_dir())), lora_config()
+        )
+
+    plain = load()
+    patched = get_peft_model(
+        add_trained_positions_head(AutoModelForCausalLM.from_pretrained(str(smoke_model_dir()))),
+        lora_config(),
     )
+    patched.load_state_dict(plain.state_dict())
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(0, 150_000, (2, 40), generator=generator)
     labels = ids.clone()
@@ -411,9 +418,17 @@ def test_answer_only_loss_equals_the_models_cross_entropy():
     labels[1, 33:] = IGNORE_INDEX
     mask = torch.ones_like(ids)
     mask[1, 33:] = 0
-    reference = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-    ours = answer_only_loss(model, {"input_ids": ids, "attention_mask": mask, "labels": labels})
+    reference = plain(input_ids=ids, attention_mask=mask, labels=labels).loss
+    ours = patched(input_ids=ids, attention_mask=mask, labels=labels).loss
     assert torch.allclose(reference, ours, atol=1e-5)
+    # With the accumulated-batch token count, the sum is divided by that count instead.
+    trained = int((labels[:, 1:] != IGNORE_INDEX).sum())
+    scaled = patched(
+        input_ids=ids, attention_mask=mask, labels=labels, num_items_in_batch=2 * trained
+    ).loss
+    assert torch.allclose(scaled, reference / 2, atol=1e-5)
+    # Without labels it is the untouched model (generation still works).
+    assert patched(input_ids=ids).logits.shape == (2, 40, plain.config.vocab_size)
 
 
 def test_packed_examples_do_not_attend_to_each_other():

@@ -142,21 +142,56 @@ def load_saved_config(run_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def prepare_run_dir(config: TrainConfig) -> Path:
-    """Create ``outputs/<run-name>``; refuse to reuse an existing one unless resuming."""
+def check_run_dir(config: TrainConfig) -> Path:
+    """The run directory to use; refuses one that exists with content (never overwritten)."""
     run_dir = runs_root(config) / (config.run_name or config.default_run_name())
     if run_dir.exists() and any(run_dir.iterdir()):
         raise UserFacingError(
             f"run directory {run_dir} already exists; pick another --run-name, or continue it "
             f"with --resume --run-name {run_dir.name}"
         )
+    parent = next((p for p in [run_dir, *run_dir.parents] if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK):
+        raise UserFacingError(f"cannot create run directory {run_dir}: {parent} is not writable")
+    return run_dir
+
+
+def create_run_dir(config: TrainConfig) -> Path:
+    """Create the checked run directory and record the resolved config in it."""
+    run_dir = check_run_dir(config)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserFacingError(f"cannot create run directory {run_dir}: {exc.strerror}") from None
-    if not os.access(run_dir, os.W_OK):
-        raise UserFacingError(f"run directory {run_dir} is not writable")
+    atomic_write_json(run_dir / CONFIG_RECORD, config.to_dict())
     return run_dir
+
+
+def on_main_then_share(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on the main process only; every process gets its result or its error.
+
+    Under ``accelerate launch`` this keeps directory creation, Hub checks and the choice of
+    a timestamped run name in one process, without leaving the others waiting forever when
+    it fails.
+    """
+    import torch
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
+
+    # PartialState is a process-wide singleton: ask for CPU (gloo) exactly as the Trainer will.
+    state = PartialState(cpu=not torch.cuda.is_available())
+    payload: list[Any] = [None]
+    if state.is_main_process:
+        try:
+            payload = [("ok", fn())]
+        except UserFacingError as exc:
+            payload = [("error", str(exc))]
+    if state.num_processes > 1:
+        broadcast_object_list(payload)
+    kind, value = payload[0]
+    if kind == "error":
+        raise UserFacingError(value)
+    return value
 
 
 def check_push_access(config: TrainConfig) -> str:
@@ -346,6 +381,21 @@ class _Interrupt:
                 signal.signal(signal.SIGINT, self._previous)
 
 
+def _any_process(flag: bool) -> bool:
+    """True when ``flag`` is set in any process: all ranks must stop at the same step."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    import torch
+
+    value = torch.tensor(
+        [1 if flag else 0], device="cuda" if dist.get_backend() == "nccl" else "cpu"
+    )
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def _make_callbacks(interrupt: _Interrupt, on_step: Callable[[Any], None] | None) -> list[Any]:
     from transformers import TrainerCallback
 
@@ -355,7 +405,7 @@ def _make_callbacks(interrupt: _Interrupt, on_step: Callable[[Any], None] | None
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
             if on_step is not None:
                 on_step(state)
-            if interrupt.requested:
+            if _any_process(interrupt.requested):
                 control.should_save = True
                 control.should_training_stop = True
             return control
@@ -370,9 +420,11 @@ class CountingCollator:
         self.inner = inner
         self.positions = 0
         self.real = 0
+        self.batches = 0
 
     def __call__(self, features: list[dict]) -> dict:
         batch = self.inner(features)
+        self.batches += 1
         ids = batch["input_ids"]
         self.positions += ids.numel()
         mask = batch.get("attention_mask")
@@ -384,25 +436,39 @@ class CountingCollator:
         return self.real / self.positions if self.positions else 1.0
 
 
-def answer_only_loss(model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None) -> Any:
-    """Cross-entropy over the trained positions only, projecting only those through the LM head.
+def add_trained_positions_head(model: Any) -> Any:
+    """Patch a causal LM so that, given labels, it projects only the trained positions.
 
     Equal to the model's own shifted cross-entropy (a test checks it), but the logits exist
-    only for the ~30% of positions that are trained, never ``batch x length x 152K``.
+    only for the ~30% of positions that are trained, never ``batch x length x 152K``. The
+    loss is computed inside ``forward`` so DDP's gradient hooks see the whole computation.
+    Called with ``num_items_in_batch`` (tokens of the accumulated batch) it divides by that.
     """
+    import types
+
     import torch
     import torch.nn.functional as F
+    from transformers.modeling_outputs import CausalLMOutputWithPast
 
-    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
-    labels = inputs["labels"]
-    forward_inputs = {k: v for k, v in inputs.items() if k != "labels"}
-    hidden = causal_lm.model(**forward_inputs, use_cache=False).last_hidden_state
-    targets = labels[:, 1:]
-    selected = targets != IGNORE_INDEX
-    logits = causal_lm.lm_head(hidden[:, :-1][selected]).float()
-    total = F.cross_entropy(logits, targets[selected], reduction="sum")
-    count = num_items_in_batch if num_items_in_batch is not None else selected.sum()
-    return total / torch.as_tensor(count, device=total.device).clamp(min=1)
+    original = model.forward
+
+    def forward(
+        self: Any, *args: Any, labels: Any = None, num_items_in_batch: Any = None, **kw: Any
+    ):
+        if labels is None:
+            return original(*args, **kw)
+        kw.pop("use_cache", None)
+        hidden = self.model(*args, use_cache=False, **kw).last_hidden_state
+        targets = labels[:, 1:]
+        selected = targets != IGNORE_INDEX
+        logits = self.lm_head(hidden[:, :-1][selected]).float()
+        total = F.cross_entropy(logits, targets[selected], reduction="sum")
+        count = num_items_in_batch if num_items_in_batch is not None else selected.sum()
+        loss = total / torch.as_tensor(count, device=total.device).clamp(min=1)
+        return CausalLMOutputWithPast(loss=loss)
+
+    model.forward = types.MethodType(forward, model)
+    return model
 
 
 def _trainer_class() -> type:
@@ -414,13 +480,16 @@ def _trainer_class() -> type:
         TRL computes the loss with a fused, tiled LM head that never materialises the logits:
         the right call on a GPU (Triton kernel), but its torch fallback is ~4x slower on a CPU,
         and the plain model loss would materialise ``batch x length x 152K`` logits. Same
-        labels, same token-mean reduction over the accumulated batch.
+        labels, same token-mean reduction over the accumulated batch (and processes) as TRL.
         """
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if self.args.device.type != "cpu":
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            loss = answer_only_loss(model, inputs, num_items_in_batch)
+            inputs = {**inputs, "use_cache": False}
+            loss = model(**inputs, num_items_in_batch=num_items_in_batch).loss
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                loss = loss * self.accelerator.num_processes
             return (loss, {"loss": loss}) if return_outputs else loss
 
     return RustSFTTrainer
@@ -441,6 +510,8 @@ def build_trainer(
     model = load_base_model(
         config.resolved_model(), dtype=device["precision"] if device["cuda"] else "fp32"
     )
+    if not device["cuda"]:
+        add_trained_positions_head(model)
     has_eval = bool(data.eval)
     report_to = [] if config.no_trackio else ["trackio"]
     args = SFTConfig(
@@ -546,8 +617,25 @@ def run_training(
         checkpoint = latest_checkpoint(run_dir)
         return TrainResult(run_dir, {"global_step": state.global_step}, True, checkpoint)
 
-    save_artifacts(trainer, tokenizer, run_dir)
     collator: CountingCollator = trainer.data_collator
+    process = {
+        "rank": trainer.args.process_index,
+        "world_size": trainer.args.world_size,
+        "micro_batches": collator.batches,
+        "tokens": collator.real,
+    }
+    log.info(
+        "process %d/%d trained on %d micro-batches (%d tokens)",
+        process["rank"] + 1,
+        process["world_size"],
+        collator.batches,
+        collator.real,
+    )
+    if not trainer.is_world_process_zero():
+        # Artifacts, run.json and Trackio belong to the main process only.
+        return TrainResult(run_dir, {"global_step": state.global_step, "process": process})
+
+    save_artifacts(trainer, tokenizer, run_dir)
     lengths = [len(e.input_ids) for e in data.train]
     tokens_seen = int(getattr(state, "num_input_tokens_seen", 0) or 0)
     device = _device_settings(config)
@@ -572,6 +660,10 @@ def run_training(
             ),
             "peak_rss_bytes": peak_rss_bytes(),
             "peak_gpu_bytes": torch.cuda.max_memory_allocated() if device["cuda"] else None,
+        },
+        "distributed": {
+            "world_size": trainer.args.world_size,
+            "effective_batch_size": config.batch_size * config.grad_accum * trainer.args.world_size,
         },
         "device": {
             "cuda": device["cuda"],

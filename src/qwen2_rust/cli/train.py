@@ -142,19 +142,23 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
         return _estimate(config, out)
 
     resume_from = None
+    run_dir = None
     if config.resume:
         run_dir, resume_from = training.resolve_resume(config)
         saved = training.load_saved_config(run_dir)
         given = {k: v for k, v in args.items() if k not in ("resume", "run_name")}
         config = build_config({**saved, **given, "run_name": run_dir.name, "resume": config.resume})
         err.print(f"resuming {run_dir.name} from {resume_from.name}", highlight=False)
-    elif config.preview:
-        run_dir = None
-    else:
-        config.run_name = config.run_name or config.default_run_name()
-        run_dir = training.prepare_run_dir(config)
+    elif not config.preview:
+        # Every process must agree on the (timestamped) name: the main one picks it.
+        config.run_name = training.on_main_then_share(lambda: training.check_run_dir(config).name)
+        run_dir = training.runs_root(config) / config.run_name
 
-    hub_repo = training.check_push_access(config) if config.push_to_hub else None
+    hub_repo = (
+        training.on_main_then_share(lambda: training.check_push_access(config))
+        if config.push_to_hub
+        else None
+    )
 
     tokenizer = load_tokenizer(config.resolved_model())
     data = training.prepare_data(config, tokenizer)
@@ -177,9 +181,7 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
 
     assert run_dir is not None
     if not resume_from:
-        from qwen2_rust.io_utils import atomic_write_json
-
-        atomic_write_json(run_dir / training.CONFIG_RECORD, config.to_dict())
+        training.on_main_then_share(lambda: training.create_run_dir(config))
     result = training.run_training(config, run_dir, data, tokenizer, resume_from=resume_from)
     if result.interrupted:
         err.print(
@@ -189,6 +191,8 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
             highlight=False,
         )
         return 130
+    if "process" in result.record:  # not the main process: it printed its one log line
+        return 0
     _print_summary(out, result.record)
     out.print(f"adapter, tokenizer and run.json in {run_dir}", highlight=False)
     if hub_repo:
