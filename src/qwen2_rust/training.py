@@ -195,28 +195,11 @@ def on_main_then_share(fn: Callable[[], Any]) -> Any:
 
 
 def check_push_access(config: TrainConfig) -> str:
-    """The repo id to push to, after checking a token with write access exists (no secrets logged)."""
-    from huggingface_hub import HfApi, get_token
+    """The repo id to push to, after checking a token with write access exists."""
+    from qwen2_rust.hub import check_write_token
 
-    token = get_token()
-    if not token:
-        raise UserFacingError(
-            "--push-to-hub needs a Hugging Face token with write access: run `hf auth login` "
-            "or set HF_TOKEN before training (checked now so the run does not fail at the end)"
-        )
-    try:
-        info = HfApi().whoami(token=token)
-    except Exception as exc:  # network errors and HTTP errors both mean "cannot verify"
-        raise UserFacingError(
-            f"--push-to-hub: cannot verify the Hugging Face token ({type(exc).__name__}); "
-            "check the network and the token, or train without --push-to-hub"
-        ) from None
-    role = ((info.get("auth") or {}).get("accessToken") or {}).get("role")
-    if role not in (None, "write", "fineGrained"):
-        raise UserFacingError(
-            f"--push-to-hub: the Hugging Face token has role {role!r}; a token with write access is needed"
-        )
-    return config.hub_model_id or f"{info['name']}/{config.run_name}"
+    user = check_write_token("--push-to-hub")
+    return config.hub_model_id or f"{user}/{config.run_name}"
 
 
 # ---------------------------------------------------------------- data

@@ -196,9 +196,9 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
     _print_summary(out, result.record)
     out.print(f"adapter, tokenizer and run.json in {run_dir}", highlight=False)
     if hub_repo:
-        from qwen2_rust.hub import push_run
+        from qwen2_rust.hub import push_folder
 
-        url = push_run(run_dir, hub_repo)
+        url = push_folder(run_dir, hub_repo)
         out.print(f"pushed to {url}", highlight=False)
     return 0
 
