@@ -474,3 +474,22 @@ def test_estimate_memory_matches_published_7b_lora_figures(capsys):
     assert main(["--estimate-memory", "--batch-size", "1", "--max-length", "512"]) == 0
     out = capsys.readouterr().out
     assert "weights" in out and "activations" in out and "17.1" in out
+
+
+def test_load_in_4bit_without_cuda_stops_before_loading(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    line = _one_line_error(_train_cli(tmp_path, "--preset", "smoke", "--load-in-4bit"))
+    assert "CUDA" in line and "--load-in-4bit" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_4bit_estimate_is_smaller_and_fits_16_gb():
+    from qwen2_rust.memory import GIB, QWEN2_7B, estimate_memory
+
+    full = estimate_memory(QWEN2_7B, batch_size=1, max_length=1024)
+    quantized = estimate_memory(QWEN2_7B, batch_size=1, max_length=1024, load_in_4bit=True)
+    assert quantized.weights_bytes < full.weights_bytes / 2.5
+    assert quantized.total_bytes < 16 * GIB < full.total_bytes

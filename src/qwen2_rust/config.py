@@ -126,6 +126,13 @@ class TrainConfig:
             choices=("auto", "bf16", "fp16", "fp32"),
         ),
     )
+    load_in_4bit: bool = field(
+        default=False,
+        metadata=_opt(
+            "QLoRA: load the base model in 4-bit NF4 (bitsandbytes, CUDA only; "
+            "install with the 'qlora' extra) so 7B fits a 16 GB GPU"
+        ),
+    )
     resume: str | None = field(
         default=None,
         metadata=_opt(

@@ -223,8 +223,14 @@ def lora_config(
     )
 
 
-def load_base_model(model: str, dtype: str = "auto", device_map: Any = None) -> Any:
-    """The causal LM for ``model`` (after `resolve_model_path`'s availability check)."""
+def load_base_model(
+    model: str, dtype: str = "auto", device_map: Any = None, load_in_4bit: bool = False
+) -> Any:
+    """The causal LM for ``model`` (after `resolve_model_path`'s availability check).
+
+    ``load_in_4bit`` loads the weights as 4-bit NF4 with double quantisation and bf16
+    compute (QLoRA), prepared for k-bit training.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -235,10 +241,26 @@ def load_base_model(model: str, dtype: str = "auto", device_map: Any = None) -> 
         "fp16": torch.float16,
         "fp32": torch.float32,
     }[dtype]
+    kwargs: dict[str, Any] = {"dtype": torch_dtype, "device_map": device_map}
+    if load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+        kwargs["device_map"] = device_map or {"": torch.cuda.current_device()}
     try:
-        return AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, device_map=device_map)
+        loaded = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except OSError as exc:
         raise UserFacingError(f"cannot load model {model!r}: {str(exc).splitlines()[0]}") from None
+    if load_in_4bit:
+        from peft import prepare_model_for_kbit_training
+
+        loaded = prepare_model_for_kbit_training(loaded, use_gradient_checkpointing=True)
+    return loaded
 
 
 def default_device() -> str:

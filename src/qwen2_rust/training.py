@@ -323,6 +323,23 @@ def peak_rss_bytes() -> int:
 # ---------------------------------------------------------------- trainer
 
 
+def check_4bit_support() -> None:
+    """QLoRA needs CUDA and bitsandbytes: say so before any data or model is loaded."""
+    import importlib.util
+
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UserFacingError(
+            "--load-in-4bit needs a CUDA GPU (bitsandbytes 4-bit kernels); "
+            "this machine has none: train without it, or use --hf-job"
+        )
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise UserFacingError(
+            "--load-in-4bit needs bitsandbytes: `uv sync --extra qlora` (or pip install bitsandbytes)"
+        )
+
+
 def _device_settings(config: TrainConfig) -> dict[str, Any]:
     import torch
 
@@ -491,7 +508,9 @@ def build_trainer(
 
     device = _device_settings(config)
     model = load_base_model(
-        config.resolved_model(), dtype=device["precision"] if device["cuda"] else "fp32"
+        config.resolved_model(),
+        dtype=device["precision"] if device["cuda"] else "fp32",
+        load_in_4bit=config.load_in_4bit,
     )
     if not device["cuda"]:
         add_trained_positions_head(model)

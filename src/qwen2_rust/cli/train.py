@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import Any
 
 if __name__ == "__main__" and __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    # Run as a standalone script: import the package from the zip a Hugging Face Job ships
+    # (--package-zip, see qwen2_rust.hf_jobs), else from the src/ tree this file sits in.
+    if "--package-zip" in sys.argv:
+        _at = sys.argv.index("--package-zip")
+        sys.path.insert(0, sys.argv[_at + 1])
+        del sys.argv[_at : _at + 2]
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 DESCRIPTION = """\
 LoRA fine-tuning of Qwen2-7B-Instruct on Strandset-Rust-v1 (TRL SFTTrainer + PEFT).
@@ -51,6 +58,7 @@ examples:
   qwen2-train --estimate-memory --batch-size 2
   qwen2-train --config run.yaml --learning-rate 1e-4   # flags override the YAML file
   qwen2-train --resume --run-name sft-1000-20251205-175811
+  qwen2-train --hf-job --flavor a10g-large -n 5000 --dry-run   # what would be submitted
 
 exit codes: 0 done, 1 training failed, 2 usage/data/model/access problem, 130 interrupted
 (a checkpoint is saved; the message says how to resume).
@@ -67,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_arguments(parser)
+    jobs = parser.add_argument_group(
+        "Hugging Face Jobs",
+        "run this training on Hugging Face's GPUs instead of here (implies --push-to-hub)",
+    )
+    jobs.add_argument("--hf-job", action="store_true", help="submit to Hugging Face Jobs")
+    jobs.add_argument(
+        "--flavor", default="a10g-large", help="job hardware (default: a10g-large, 24 GB A10G)"
+    )
+    jobs.add_argument(
+        "--timeout",
+        help="job time limit, e.g. 90m or 6h (default: estimated from the examples and flavor)",
+    )
+    jobs.add_argument(
+        "--dry-run", action="store_true", help="print what would be submitted and exit"
+    )
     return parser
 
 
@@ -117,10 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     from qwen2_rust.errors import UserFacingError
 
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = vars(parser.parse_args(argv))
+    job = {k: args.pop(k) for k in ("hf_job", "flavor", "timeout", "dry_run")}
     out = Console()
     err = Console(stderr=True)
     try:
+        if job["hf_job"]:
+            return _submit_job(args, argv, job, out)
+        if job["dry_run"]:
+            raise UserFacingError("--dry-run goes with --hf-job")
         return _run(args, out, err)
     except UserFacingError as exc:
         err.print(f"[red]qwen2-train: error:[/red] {exc}", highlight=False, soft_wrap=True)
@@ -140,6 +169,8 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
 
     if config.estimate_memory:
         return _estimate(config, out)
+    if config.load_in_4bit:
+        training.check_4bit_support()
 
     resume_from = None
     run_dir = None
@@ -203,6 +234,39 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
     return 0
 
 
+def _submit_job(args: dict[str, Any], argv: list[str], job: dict[str, Any], out: Any) -> int:
+    import tempfile
+
+    from qwen2_rust import hf_jobs
+    from qwen2_rust.config import build_config
+    from qwen2_rust.errors import UserFacingError
+    from qwen2_rust.hub import check_write_token
+
+    config = build_config(args, args.pop("config", None))
+    if config.preset == "smoke" or config.resolved_data() == "sample":
+        raise UserFacingError(
+            "--hf-job runs the real training: drop --preset smoke / --data sample"
+        )
+    if config.resume or config.preview or config.estimate_memory:
+        raise UserFacingError(
+            "--hf-job cannot be combined with --resume, --preview or --estimate-memory"
+        )
+    user = None if job["dry_run"] else check_write_token("--hf-job")
+    with tempfile.TemporaryDirectory(prefix="qwen2-rust-job-") as tmp:
+        package = hf_jobs.build_package_zip(Path(tmp))
+        plan = hf_jobs.plan_job(config, argv, job["flavor"], job["timeout"], str(package), user)
+        if job["dry_run"]:
+            out.print(plan.describe(), highlight=False, markup=False, soft_wrap=True)
+            return 0
+        url = hf_jobs.submit(plan)
+    out.print(
+        f"submitted: {url}\nresults will be pushed to https://huggingface.co/{plan.hub_model_id}; "
+        f"timeout {hf_jobs.format_duration(plan.timeout_s)}; follow with `hf jobs logs <id>`",
+        highlight=False,
+    )
+    return 0
+
+
 def _preview(out: Any, tokenizer: Any, data: Any, k: int) -> None:
     from rich.text import Text
 
@@ -250,7 +314,10 @@ def _estimate(config: Any, out: Any) -> int:
         lora_r=config.lora_r,
         target_modules=config.target_modules,
         gradient_checkpointing=checkpointing,
+        load_in_4bit=config.load_in_4bit,
     )
+    if config.load_in_4bit:
+        precision = "4-bit NF4 weights, bf16 compute"
     table = Table(
         title=f"expected peak GPU memory: {shape.name}, {precision}, batch {config.batch_size} x "
         f"{config.max_length} tokens, LoRA r={config.lora_r}, gradient checkpointing "
