@@ -4,8 +4,10 @@
 Every row is written in the *raw* Strandset format: ``input_data`` is ``repr()`` of a dict (a
 Python literal, single quotes and ``None``), ``output_data`` is ``json.dumps()`` of a dict, and
 ``test`` is usually empty. The rows live below as Python data; the output is byte-identical
-on every run. All Rust is std-only, edition 2021; ``tests/test_sample_data.py`` compiles every
-code answer (and runs the tests) under the fragment-assembly rules the evaluator uses.
+on every run. The Rust is edition 2021 and std-only, except a few train rows at the end that
+use real crates (tokio, futures, serde_json, bytes, async-stream); ``tests/test_sample_data.py``
+compiles every code answer (and runs the tests) under the fragment-assembly rules the
+evaluator uses, the crate rows against a crate environment (skipped without one).
 
 Usage::
 
@@ -3486,6 +3488,197 @@ let maybe_port: Option<&str> = Some("8080");
 """),
     },
     {"next_api_call": "let port: u16 = maybe_port.and_then(|p| p.parse().ok()).unwrap_or(80);"},
+)
+
+# ================================================================== rows with real crates
+# Like most of Strandset, these answers use external crates (tokio, futures, serde_json,
+# bytes, async-stream). They compile against a crate environment (the evaluator's
+# `--crates offline`, e.g. Debian's librust-*-dev crates), not with bare rustc.
+
+add(
+    "train",
+    "serde_json",
+    "code_generation",
+    {
+        "title": "Read a nested port from a JSON config",
+        "description": (
+            "Parse a JSON document with serde_json and return the `server.port` field as a "
+            "u16. Return a descriptive error string when the document is not valid JSON, "
+            "when the field is missing, or when it is not an integer that fits in a u16."
+        ),
+        "code_context": "use serde_json::Value;",
+    },
+    {
+        "code": rs(r"""
+pub fn server_port(config: &str) -> Result<u16, String> {
+    let doc: Value = serde_json::from_str(config).map_err(|e| format!("invalid JSON: {e}"))?;
+    let port = doc
+        .get("server")
+        .and_then(|server| server.get("port"))
+        .ok_or_else(|| "missing server.port".to_string())?;
+    port.as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| format!("server.port is not a valid port: {port}"))
+}
+""")
+    },
+    unit_tests(r"""
+    #[test]
+    fn reads_the_port() {
+        assert_eq!(server_port(r#"{"server": {"port": 8080}}"#), Ok(8080));
+    }
+
+    #[test]
+    fn reports_bad_documents() {
+        assert!(server_port("{").unwrap_err().starts_with("invalid JSON"));
+        assert_eq!(server_port("{}"), Err("missing server.port".to_string()));
+        assert!(server_port(r#"{"server": {"port": 70000}}"#).is_err());
+    }
+"""),
+)
+
+add(
+    "train",
+    "bytes",
+    "bug_detection",
+    {
+        "buggy_code": rs(r"""
+pub fn encode_frame(payload: &[u8]) -> Bytes {
+    let mut buf = BytesMut::with_capacity(payload.len() + 4);
+    buf.put_u16(payload.len() as u16);
+    buf.put_slice(payload);
+    buf.freeze()
+}
+"""),
+        "code_context": "use bytes::{BufMut, Bytes, BytesMut};",
+    },
+    {
+        "fixed_code": rs(r"""
+pub fn encode_frame(payload: &[u8]) -> Bytes {
+    let len = u32::try_from(payload.len()).expect("frame payload larger than 4 GiB");
+    let mut buf = BytesMut::with_capacity(payload.len() + 4);
+    buf.put_u32(len);
+    buf.put_slice(payload);
+    buf.freeze()
+}
+"""),
+        "bug_description": (
+            "The frame header reserves four bytes but writes the length with `put_u16`, and "
+            "`payload.len() as u16` silently truncates payloads longer than 65,535 bytes. A "
+            "reader expecting a 4-byte big-endian length then misparses every frame. Write "
+            "the length with `put_u32` after a checked conversion."
+        ),
+    },
+)
+
+add(
+    "train",
+    "tokio",
+    "code_completion",
+    {
+        "prefix": rs(r"""
+use tokio::sync::mpsc;
+
+pub async fn sum_from_workers(workers: u64) -> u64 {
+    let (tx, mut rx) = mpsc::channel(16);
+    for id in 0..workers {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(id * 10).await;
+        });
+    }
+""")
+        + "\n    ",
+        "suffix": "\n    let mut total = 0;\n    while let Some(value) = rx.recv().await {\n"
+        "        total += value;\n    }\n    total\n}\n",
+    },
+    {"completion": "drop(tx);"},
+)
+
+add(
+    "train",
+    "futures",
+    "code_review",
+    {
+        "code_before": rs(r"""
+pub async fn fetch_all(ids: Vec<u32>) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(fetch(id).await);
+    }
+    out
+}
+"""),
+        "code_context": rs(r"""
+use futures::stream::{self, StreamExt};
+
+pub async fn fetch(id: u32) -> String {
+    format!("item-{id}")
+}
+"""),
+    },
+    {
+        "code_after": rs(r"""
+pub async fn fetch_all(ids: Vec<u32>) -> Vec<String> {
+    stream::iter(ids)
+        .map(fetch)
+        .buffered(8)
+        .collect()
+        .await
+}
+"""),
+        "review_comment": (
+            "Awaiting each fetch inside the loop runs the requests strictly one after another. "
+            "`stream::iter(..).map(fetch).buffered(8)` keeps up to eight in flight while "
+            "preserving the input order, and `collect` builds the vector directly."
+        ),
+    },
+)
+
+add(
+    "train",
+    "async-stream",
+    "code_refactoring",
+    {
+        "code_before": rs(r"""
+pub fn countdown(from: u32) -> impl Stream<Item = u32> {
+    let mut values = Vec::new();
+    let mut n = from;
+    while n > 0 {
+        values.push(n);
+        n -= 1;
+    }
+    futures::stream::iter(values)
+}
+"""),
+        "code_context": "use futures::Stream;",
+    },
+    {
+        "code_after": rs(r"""
+pub fn countdown(from: u32) -> impl Stream<Item = u32> {
+    async_stream::stream! {
+        for n in (1..=from).rev() {
+            yield n;
+        }
+    }
+}
+"""),
+        "rationale": (
+            "The original builds the whole sequence in a vector before streaming it. The "
+            "`stream!` macro yields each value lazily, needs no buffer, and states the "
+            "countdown as a plain reversed range."
+        ),
+    },
+    unit_tests(r"""
+    use futures::StreamExt;
+
+    #[tokio::test]
+    async fn counts_down_to_one() {
+        let values: Vec<u32> = countdown(3).collect().await;
+        assert_eq!(values, vec![3, 2, 1]);
+        assert!(countdown(0).collect::<Vec<u32>>().await.is_empty());
+    }
+"""),
 )
 
 # ================================================================== writing

@@ -7,15 +7,23 @@ import json
 import shutil
 from pathlib import Path
 
+import crate_env
 import pytest
 
 from qwen2_rust.cli.evaluate import build_parser, main
+from qwen2_rust.evaluation import rust_check as rc
 from qwen2_rust.evaluation.scoring import Scorer, read_jsonl
 from qwen2_rust.format_utils import build_answer, parse_json_field
 from qwen2_rust.tasks import CATEGORIES, get_task
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "qwen2_rust" / "resources" / "sample"
 needs_rustc = pytest.mark.skipif(shutil.which("rustc") is None, reason="rustc not installed")
+
+
+@pytest.fixture(autouse=True)
+def _test_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crate environments (auto mode finds Debian's registry) go to the tests' cache."""
+    monkeypatch.setenv("QWEN2_RUST_CACHE", str(crate_env.cache_dir().parent))
 
 
 def _sample_rows(split: str = "test") -> list[dict]:
@@ -48,6 +56,22 @@ def test_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "generate" in out and "score" in out and "run" in out
 
 
+def test_help_documents_crate_modes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["score", "--help"])
+    out = capsys.readouterr().out
+    assert "--crates {off,online,offline}" in out and "--crate-source DIR" in out
+
+
+def test_bad_crate_source_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
+    gens = _write(tmp_path / "g.jsonl", _generations(_sample_rows()[:2], "m", good=True))
+    args = ["score", str(gens), "--out-dir", str(tmp_path / "o"), "--crates", "offline"]
+    assert main([*args, "--crate-source", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a directory" in err[0]
+    assert main([*args[:-2], "--crates", "off", "--crate-source", str(tmp_path)]) == 2
+
+
 def test_missing_file_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
     assert main(["score", str(tmp_path / "nope.jsonl"), "--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -71,7 +95,17 @@ def test_bad_json_line_names_file_and_line(tmp_path: Path, capsys) -> None:
 def test_reference_answers_of_the_bundled_sample_all_compile_or_pass(split: str) -> None:
     rows = _sample_rows(split)
     assert {r["task_category"] for r in rows} == set(CATEGORIES)
-    scores = Scorer().score_rows(rows, jobs=2, reference=True)
+    if crate_env.skip_reason() is None:
+        scorer = Scorer(rc.RustChecker(crates=crate_env.environment()))
+    else:  # rows that use real crates need the crate environment (tests/test_crates.py)
+        scorer = Scorer()
+        probe = Scorer(use_rustc=False, warn=False)
+        rows = [
+            r
+            for r in rows
+            if not set(probe.dependencies_of(r, reference=True) or ()) & set(crate_env.CI_CRATES)
+        ]
+    scores = scorer.score_rows(rows, jobs=2, reference=True)
     bad = [(s.category, s.status, s.messages[:2]) for s in scores]
     bad = [b for b in bad if b[1] not in ("compiles", "tests_pass", "scored")]
     assert bad == []

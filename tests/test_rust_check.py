@@ -91,6 +91,8 @@ def test_missing_crate_detection_on_diagnostics() -> None:
     assert not rc.is_missing_crate(mixed)
     std_only = rc.Diagnostics([("E0432", "unresolved import `std::nope`", "")])
     assert not rc.is_missing_crate(std_only)
+    # a crate passed with --extern is never "missing": an unknown path in it is a real error
+    assert not rc.is_missing_crate(missing, available=frozenset({"serde", "tokio"}))
 
 
 # --------------------------------------------------------------------------- rustc

@@ -11,6 +11,10 @@ Fragment assembly used here (the evaluator implements the same rules):
 - code_completion: ``prefix + completion + suffix``;
 - test_generation: ``context + "\\n" + code_to_test + "\\n#[cfg(test)]\\nmod tests {\\n    use
   super::*;\\n" + test_context + tests + "\\n}"``, built with ``--test`` and run.
+
+Rows whose code uses external crates (found by the evaluator's dependency inference) are
+built against the offline crate environment (Debian's librust-*-dev crates, see
+``crate_env.py``) with ``--extern``; without it those units are skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import crate_env
 import pytest
 
 from qwen2_rust import format_for_sft
+from qwen2_rust.evaluation.crates import infer_dependencies
 from qwen2_rust.format_utils import is_absent
 from qwen2_rust.tasks import CATEGORIES, PLACEHOLDER, TASKS
 
@@ -156,14 +162,35 @@ class Unit:
     label: str
     source: str
     run: bool = False
+    crates: bool = False  # needs the crate environment
+
+
+def row_crates(row: dict[str, Any]) -> list[str]:
+    """External crates a row's code uses (not counting its own crate_name)."""
+    inputs, outputs = parsed(row)
+    texts = [v for v in inputs.values() if isinstance(v, str)]
+    for value in outputs.values():
+        texts += value if isinstance(value, list) else [value]
+    return infer_dependencies("", *texts, row["test"])
 
 
 def units_for(label: str, row: dict[str, Any]) -> list[Unit]:
     """Compile units for the row's code answer, code inputs, test cases and `test` field."""
-    category = row["task_category"]
-    spec = TASKS[category]
     inputs, outputs = parsed(row)
     ctx = _opt(inputs, "code_context")
+    if row_crates(row):
+        return [
+            Unit(u.label, u.source, u.run, crates=True)
+            for u in units_for_std(label, row, inputs, outputs, ctx)
+        ]
+    return units_for_std(label, row, inputs, outputs, ctx)
+
+
+def units_for_std(
+    label: str, row: dict[str, Any], inputs: dict[str, Any], outputs: dict[str, Any], ctx: str
+) -> list[Unit]:
+    category = row["task_category"]
+    spec = TASKS[category]
     units: list[Unit] = []
     for name in CODE_INPUTS:
         if name in inputs:
@@ -193,13 +220,13 @@ def units_for(label: str, row: dict[str, Any]) -> list[Unit]:
     return units
 
 
-def compile_unit(unit: Unit, workdir: Path) -> str | None:
+def compile_unit(unit: Unit, workdir: Path, extern: list[str] | None = None) -> str | None:
     """None when the unit builds (and its tests pass); else the compiler/test output."""
     assert RUSTC is not None
     workdir.mkdir(parents=True)
     src = workdir / "unit.rs"
     src.write_text(unit.source, encoding="utf-8")
-    base = [RUSTC, "--edition", "2021", "-A", "warnings", "--crate-name", "unit"]
+    base = [RUSTC, "--edition", "2021", "-A", "warnings", "--crate-name", "unit", *(extern or [])]
     if unit.run:
         cmd = [*base, "--test", "-o", str(workdir / "unit"), str(src)]
     else:
@@ -219,12 +246,29 @@ def compile_unit(unit: Unit, workdir: Path) -> str | None:
 
 @pytest.fixture(scope="module")
 def build_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bool, str | None]]:
-    """Every unit of both splits, built in parallel: label -> (is a test run, failure)."""
+    """Every std-only unit of both splits, built in parallel: label -> (test run, failure)."""
     base = tmp_path_factory.mktemp("rust_units")
     units = [u for split, i, row in ALL_ROWS for u in units_for(f"{split}[{i}]", row)]
+    return _build_all([u for u in units if not u.crates], base)
 
+
+@pytest.fixture(scope="module")
+def crate_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bool, str | None]]:
+    """The units of the rows that use real crates, built with --extern against them."""
+    reason = crate_env.skip_reason()
+    if reason:
+        pytest.skip(reason)
+    extern = crate_env.environment().rustc_args()
+    base = tmp_path_factory.mktemp("crate_units")
+    units = [u for split, i, row in ALL_ROWS for u in units_for(f"{split}[{i}]", row)]
+    return _build_all([u for u in units if u.crates], base, extern)
+
+
+def _build_all(
+    units: list[Unit], base: Path, extern: list[str] | None = None
+) -> dict[str, tuple[bool, str | None]]:
     def work(pair: tuple[int, Unit]) -> str | None:
-        return compile_unit(pair[1], base / f"u{pair[0]}")
+        return compile_unit(pair[1], base / f"u{pair[0]}", extern)
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         outcomes = list(pool.map(work, enumerate(units)))
@@ -342,4 +386,21 @@ def test_code_compiles(build_results: dict[str, tuple[bool, str | None]]) -> Non
 @needs_rustc
 def test_tests_pass(build_results: dict[str, tuple[bool, str | None]]) -> None:
     failures = _failures(build_results, run=True)
+    assert not failures, failures
+
+
+def test_crate_rows_cover_the_common_crates() -> None:
+    used = {c for _, _, row in ALL_ROWS for c in row_crates(row)}
+    assert {"tokio", "futures", "serde_json", "bytes", "async_stream"} <= used
+    crate_rows = [(split, row) for split, _, row in ALL_ROWS if row_crates(row)]
+    assert len(crate_rows) >= 4 and all(split == "train" for split, _ in crate_rows)
+
+
+@needs_rustc
+@pytest.mark.slow
+def test_crate_rows_compile_against_real_crates(
+    crate_results: dict[str, tuple[bool, str | None]],
+) -> None:
+    assert crate_results and any(run for run, _ in crate_results.values())
+    failures = _failures(crate_results, run=False) + _failures(crate_results, run=True)
     assert not failures, failures

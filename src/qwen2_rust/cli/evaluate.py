@@ -4,6 +4,8 @@ qwen2-evaluate generate --model smoke --data sample --out gens/base.jsonl
 qwen2-evaluate generate --model Qwen/Qwen2-7B-Instruct --run sft-1000-... --out gens/ft.jsonl
 qwen2-evaluate score gens/base.jsonl gens/ft.jsonl --out-dir eval/
 qwen2-evaluate score --reference --data sample --split test --out-dir eval-ref/
+qwen2-evaluate score gens/ft.jsonl --crates offline --crate-source /usr/share/cargo/registry
+qwen2-evaluate score gens/ft.jsonl --crates online
 qwen2-evaluate run --model smoke --data sample --out-dir eval/
 """
 
@@ -24,6 +26,14 @@ fragment (empty, or could not be placed in any unit), fails (real compiler error
 rows with tests: tests_pass, tests_fail, timeout. Text answers: chrF; names, single
 calls and completions: exact / normalised match and edit similarity.
 Outputs: report.json, report.md, categories.png (+ comparison_*.png for two or more files).
+
+crates: each compiled row's dependencies (its crate_name + the external roots of its `use`
+and qualified paths) are built once with cargo into a cached environment (under
+$QWEN2_RUST_CACHE or ~/.cache/qwen2-rust, /crates) and each answer is compiled by rustc
+with --extern against it. --crates offline reads a cargo directory source or vendor
+directory (--crate-source DIR; Debian: apt-get install librust-tokio-dev ... puts crates in
+/usr/share/cargo/registry), with no network; --crates online uses crates.io through cargo's
+normal cache. The report records versions and the dependency coverage per category.
 """
 
 
@@ -61,6 +71,28 @@ def _add_scoring_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-timeout", type=float, default=10.0, help="seconds per test run (10)")
     p.add_argument("--rustc", default="rustc", help="rustc executable (rustc)")
     p.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    p.add_argument(
+        "--crates",
+        choices=("off", "online", "offline"),
+        default=None,
+        help="where external crates come from: offline = a local cargo directory source "
+        "(--crate-source), online = crates.io via cargo, off = none (rows that need crates "
+        "end as missing_crate). Default: offline when --crate-source is given or "
+        "/usr/share/cargo/registry holds crates (and cargo is installed), else off",
+    )
+    p.add_argument(
+        "--crate-source",
+        metavar="DIR",
+        default=None,
+        help="cargo directory source / vendor dir for --crates offline "
+        "(default: /usr/share/cargo/registry, Debian's librust-*-dev crates)",
+    )
+    p.add_argument(
+        "--crate-build-timeout",
+        type=float,
+        default=900.0,
+        help="seconds for building the crate environment once (900)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,6 +198,19 @@ def _check_config(args: argparse.Namespace):
     )
 
 
+def _crate_environment(args: argparse.Namespace):
+    from qwen2_rust.evaluation.crates import make_environment
+
+    if args.crate_source is not None and args.crates == "off":
+        raise UserFacingError("--crate-source has no effect with --crates off")
+    return make_environment(
+        args.crates,
+        args.crate_source,
+        rustc=args.rustc,
+        build_timeout_s=args.crate_build_timeout,
+    )
+
+
 def _score(files: Sequence[str], args: argparse.Namespace, reference: bool) -> int:
     from qwen2_rust.evaluation.scoring import score_files
 
@@ -178,11 +223,16 @@ def _score(files: Sequence[str], args: argparse.Namespace, reference: bool) -> i
         split=getattr(args, "split", "test"),
         config=_check_config(args),
         charts=not args.no_charts,
+        crates=_crate_environment(args),
     )
     for m in report.models:
         overall = m.overall()
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(overall.statuses.items()))
         print(f"{m.label}: {overall.n} rows ({statuses})")
+    crates = report.crates
+    if crates.get("mode", "off") != "off":
+        versions = ", ".join(f"{k} {v}" for k, v in crates.get("versions", {}).items())
+        print(f"crates ({crates['mode']}): {versions or 'none needed'}")
     for w in report.warnings:
         if not w.startswith("rustc not available"):  # already logged once on stderr
             print(f"warning: {w}")

@@ -6,6 +6,10 @@ report is reproducible). A paired comparison resamples the rows both models answ
 (matched by `scoring.row_key`) and reports the mean difference (B - A) with its interval.
 With 15 rows per category (Strandset's test split) intervals are wide; every interval
 wider than `WIDE_CI` or built from fewer than `SMALL_N` rows is flagged in the report.
+
+Dependency coverage (per category and overall): the share of compiled rows whose inferred
+crates all resolved in the crate environment; the report also records the crate mode,
+source, and the version of every crate built.
 """
 
 from __future__ import annotations
@@ -95,14 +99,27 @@ class GroupSummary:
     statuses: dict[str, int]
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
     error_codes: dict[str, int] = field(default_factory=dict)
+    dependency_rows: int = 0  # compiled rows (with inferred dependencies)
+    dependency_resolved: int = 0  # ... whose dependencies all resolved
+
+    @property
+    def dependency_coverage(self) -> float | None:
+        return self.dependency_resolved / self.dependency_rows if self.dependency_rows else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "n": self.n,
             "statuses": self.statuses,
             "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
             "error_codes": self.error_codes,
         }
+        if self.dependency_rows:
+            out["dependency_coverage"] = {
+                "rows": self.dependency_rows,
+                "resolved": self.dependency_resolved,
+                "share": _num(self.dependency_resolved / self.dependency_rows),
+            }
+        return out
 
 
 def summarise(rows: Sequence[RowScore]) -> GroupSummary:
@@ -116,7 +133,15 @@ def summarise(rows: Sequence[RowScore]) -> GroupSummary:
         name: summarise_metric(values[name])
         for name in sorted(values, key=lambda m: (_metric_rank(m), m))
     }
-    return GroupSummary(len(rows), dict(statuses), metrics, dict(codes.most_common()))
+    with_deps = [r for r in rows if r.dependencies is not None]
+    return GroupSummary(
+        len(rows),
+        dict(statuses),
+        metrics,
+        dict(codes.most_common()),
+        dependency_rows=len(with_deps),
+        dependency_resolved=sum(bool(r.dependencies_resolved) for r in with_deps),
+    )
 
 
 def _metric_rank(name: str) -> int:
@@ -229,6 +254,7 @@ class EvaluationReport:
     models: list[ModelReport]
     environment: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    crates: dict[str, Any] = field(default_factory=dict)  # `CrateEnvironment.summary()`
 
     def comparisons(self) -> list[tuple[str, str, list[Comparison]]]:
         if len(self.models) < 2:
@@ -240,6 +266,7 @@ class EvaluationReport:
         return {
             "environment": self.environment,
             "warnings": self.warnings,
+            "crates": self.crates,
             "notes": {
                 "ci": f"95% percentile bootstrap, {N_BOOT} resamples, seed {SEED}",
                 "small_sample": f"flagged where n < {SMALL_N} or the interval is wider "
@@ -288,6 +315,7 @@ class EvaluationReport:
             "rough (Strandset's test split has only 15 rows per category).",
             "",
         ]
+        lines += _crates_markdown(self.crates)
         for m in self.models:
             lines += _model_markdown(m)
         for a, b, comps in self.comparisons():
@@ -315,17 +343,45 @@ def _cell(s: MetricSummary | None) -> str:
     return f"{s.mean:.3f} [{s.ci_low:.2f}, {s.ci_high:.2f}]{dagger}"
 
 
+def _crates_markdown(crates: Mapping[str, Any]) -> list[str]:
+    if not crates:
+        return []
+    mode = crates.get("mode", "off")
+    if mode == "off":
+        return ["Crates: off (no crate environment; external crates count as missing).", ""]
+    versions = crates.get("versions") or {}
+    lines = [f"## Crates ({mode}, {crates.get('source', '')})", ""]
+    built = ", ".join(f"`{k}` {v}" for k, v in versions.items()) or "none"
+    lines.append(f"Built: {built}.")
+    failed = crates.get("failed") or {}
+    if failed:
+        lines.append(
+            "Unresolved: " + "; ".join(f"`{k}` ({v})" for k, v in list(failed.items())[:20]) + "."
+        )
+    lines.append("")
+    return lines
+
+
+def _coverage(g: GroupSummary) -> str:
+    if not g.dependency_rows:
+        return ""
+    return f"{g.dependency_resolved}/{g.dependency_rows}"
+
+
 def _model_markdown(m: ModelReport) -> list[str]:
     cats = m.by_category()
     overall = m.overall()
     metrics = [k for k in METRIC_ORDER if any(k in g.metrics for g in cats.values())]
+    deps = overall.dependency_rows > 0
+    dep_head = " deps resolved |" if deps else ""
     lines = [f"## {m.label}", "", f"Source: `{m.source}` — {overall.n} rows", ""]
-    lines.append("| category | n | statuses | " + " | ".join(metrics) + " |")
-    lines.append("|---" * (3 + len(metrics)) + "|")
+    lines.append("| category | n | statuses |" + dep_head + " " + " | ".join(metrics) + " |")
+    lines.append("|---" * (3 + deps + len(metrics)) + "|")
     for cat, g in [*cats.items(), ("**overall**", overall)]:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(g.statuses.items()))
         cells = " | ".join(_cell(g.metrics.get(k)) for k in metrics)
-        lines.append(f"| {cat} | {g.n} | {statuses} | {cells} |")
+        dep_cell = f" {_coverage(g)} |" if deps else ""
+        lines.append(f"| {cat} | {g.n} | {statuses} |{dep_cell} {cells} |")
     lines.append("")
     top_codes = overall.error_codes
     if top_codes:
@@ -412,9 +468,11 @@ def build_report(
     models: Sequence[tuple[str, str, list[RowScore]]],
     environment: Mapping[str, Any] | None = None,
     warnings: Sequence[str] = (),
+    crates: Mapping[str, Any] | None = None,
 ) -> EvaluationReport:
     return EvaluationReport(
         models=[ModelReport(label, source, rows) for label, source, rows in models],
         environment=dict(environment or {}),
         warnings=list(warnings),
+        crates=dict(crates or {}),
     )

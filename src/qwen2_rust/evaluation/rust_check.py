@@ -19,7 +19,8 @@ Statuses of a compile check:
 - ``compiles``;
 - ``missing_crate``: every error is an unresolved external crate or path (E0432 / E0433 /
   E0463, or a resolution error on a name rooted at such a crate) — the code may be fine,
-  the crate just is not available offline;
+  the crate just is not available; with a crate environment (`crates`), crates it provides
+  never count as missing (an unknown path in them is a real error: ``fails``);
 - ``fragment``: no shape could place the answer (every try failed to parse or to place);
 - ``fails``: a shape placed it and rustc reported real errors (type errors, borrow errors…);
 - ``timeout``: rustc ran past its limit.
@@ -27,6 +28,10 @@ Statuses of a compile check:
 Tests (test_generation's ``test_cases``, or a row's ``test`` field) are built with
 ``--test`` and run: ``tests_pass`` / ``tests_fail`` / ``timeout``; a test build that does
 not compile reports its compile status (``fails``, ``missing_crate``, ``fragment``).
+
+With a `qwen2_rust.evaluation.crates.CrateEnvironment`, each rustc call gets ``--extern``
+for the environment's crates (grown on demand to the crates the unit uses) and
+``-L dependency=`` its build directory.
 """
 
 from __future__ import annotations
@@ -40,8 +45,12 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qwen2_rust.evaluation.sandbox import Limits, SandboxResult, detect_isolation, run_sandboxed
+
+if TYPE_CHECKING:
+    from qwen2_rust.evaluation.crates import CrateEnvironment
 
 COMPILES = "compiles"
 MISSING_CRATE = "missing_crate"
@@ -427,8 +436,11 @@ def _root_names(text: str) -> list[str]:
     return [name.split("::")[0].strip() for name in _BACKTICKED.findall(text)]
 
 
-def is_missing_crate(diags: Diagnostics) -> bool:
-    """True when every error is an unresolved external crate / a path rooted at one."""
+def is_missing_crate(diags: Diagnostics, available: frozenset[str] = frozenset()) -> bool:
+    """True when every error is an unresolved external crate / a path rooted at one.
+
+    Crates in ``available`` (those passed with ``--extern``) are never missing.
+    """
     if not diags.errors:
         return False
     missing: set[str] = set()
@@ -437,6 +449,7 @@ def is_missing_crate(diags: Diagnostics) -> bool:
             roots = [r for r in _root_names(message + " " + label) if r not in STD_ROOTS]
             if "crate" in (message + label) or "unresolved import" in message:
                 missing.update(r for r in roots if r and r[0].islower())
+    missing -= available
     if not missing:
         return False
     for code, message, label in diags.errors:
@@ -497,8 +510,11 @@ class _Compiled:
 class RustChecker:
     """Assemble, compile and run answers; thread-safe (each check has its own temp dir)."""
 
-    def __init__(self, config: CheckConfig | None = None) -> None:
+    def __init__(
+        self, config: CheckConfig | None = None, crates: CrateEnvironment | None = None
+    ) -> None:
         self.config = config or CheckConfig()
+        self.crates = crates
         self.isolation = (
             self.config.isolation if self.config.isolation is not None else detect_isolation()
         )
@@ -512,6 +528,14 @@ class RustChecker:
     def _rustc(self, source: str, workdir: Path, test: bool) -> _Compiled:
         src = workdir / "unit.rs"
         src.write_text(source, encoding="utf-8")
+        extern: list[str] = []
+        available: frozenset[str] = frozenset()
+        if self.crates is not None:
+            from qwen2_rust.evaluation.crates import infer_dependencies
+
+            self.crates.ensure(infer_dependencies("", source))
+            extern = self.crates.rustc_args()
+            available = self.crates.crate_names()
         argv = [
             self.config.rustc,
             "--edition",
@@ -521,6 +545,7 @@ class RustChecker:
             "unit",
             "-A",
             "warnings",
+            *extern,
         ]
         if test:
             argv += ["--test", "-C", "opt-level=0", "-C", "debuginfo=0", "-o", "unit_test"]
@@ -533,7 +558,7 @@ class RustChecker:
             status = TIMEOUT
         elif result.returncode == 0:
             status = COMPILES
-        elif is_missing_crate(diags):
+        elif is_missing_crate(diags, available):
             status = MISSING_CRATE
         elif _is_placement_error(diags) or not diags.errors:
             status = "placement"

@@ -13,6 +13,11 @@ Per row (see `qwen2_rust.tasks` for each category's ``answer_kind``):
   run (``pass@1``);
 - ``text``: chrF; ``name``: exact / normalised match, edit similarity.
 
+Each compiled row records its inferred dependencies (`crates.infer_dependencies`: its
+``crate_name`` plus the external roots of its code) with the version the crate environment
+resolved for each (None: unresolved); with a `crates.CrateEnvironment` the checker builds
+them once up front and compiles against them (``--extern``).
+
 Rust checks run in subprocesses, so a thread pool gives real parallelism (``jobs``).
 Without rustc the compile/test metrics are marked unavailable (one warning) and the text
 metrics are still computed.
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from qwen2_rust.errors import StrandsetFormatError, UserFacingError
+from qwen2_rust.evaluation import crates as cr
 from qwen2_rust.evaluation import rust_check as rc
 from qwen2_rust.evaluation import text_metrics as tm
 from qwen2_rust.format_utils import (
@@ -66,6 +72,14 @@ class RowScore:
     tests_passed: int | None = None
     tests_failed: int | None = None
     test_status: str | None = None  # for code rows with a `test` field
+    # compiled rows: inferred crate -> resolved version (None: unresolved); None otherwise
+    dependencies: dict[str, str | None] | None = None
+
+    @property
+    def dependencies_resolved(self) -> bool | None:
+        if self.dependencies is None:
+            return None
+        return all(v is not None for v in self.dependencies.values())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,6 +123,27 @@ class Scorer:
         outputs = parse_json_field(row.get("output_data"), "output_data")
         return build_answer(spec, outputs)
 
+    def dependencies_of(self, row: Mapping[str, Any], reference: bool = False) -> list[str] | None:
+        """Inferred crates of a compiled row (None for text/name or unreadable rows)."""
+        try:
+            spec = get_task(row.get("task_category"))  # type: ignore[arg-type]
+            if spec.answer_kind not in COMPILED_KINDS:
+                return None
+            inputs = parse_json_field(row.get("input_data"), "input_data")
+            prediction = self.prediction_for(row, reference)
+        except StrandsetFormatError:
+            return None
+        fields = parse_answer(spec.category, prediction)
+        answer = fields.get(_answer_field(spec), "")
+        texts = [_opt(inputs, n) for n in _CODE_INPUTS[spec.answer_kind]]
+        return cr.infer_dependencies(
+            str(row.get("crate_name") or ""), *texts, answer, _opt(row, "test")
+        )
+
+    def _resolve(self, deps: Sequence[str]) -> dict[str, str | None]:
+        crates = self.checker.crates
+        return crates.resolve(deps) if crates is not None else {d: None for d in deps}
+
     def score_row(self, row: Mapping[str, Any], index: int, reference: bool = False) -> RowScore:
         category = str(row.get("task_category"))
         base = RowScore(
@@ -128,6 +163,9 @@ class Scorer:
             base.messages = [str(exc)]
             return base
         try:
+            deps = self.dependencies_of(row, reference)
+            if deps is not None:
+                base.dependencies = self._resolve(deps)
             self._score(base, spec, inputs, outputs, prediction, _opt(row, "test"))
         except Exception as exc:  # a checker bug must not stop the evaluation
             log.debug("scoring row %d failed", index, exc_info=True)
@@ -159,9 +197,7 @@ class Scorer:
         if not self.rust_ok:
             s.status = UNAVAILABLE
             return
-        answer_field = {"tests": "test_cases", "completion": "completion"}.get(
-            kind, spec.code_output or ""
-        )
+        answer_field = _answer_field(spec)
         if not fields.get(answer_field, "").strip():
             # An empty answer is no code at all; around a prefix/suffix it could still compile.
             s.status = rc.FRAGMENT
@@ -230,6 +266,7 @@ class Scorer:
     ) -> list[RowScore]:
         """Score all rows with ``jobs`` worker threads (default: all cores); order kept."""
         jobs = max(1, jobs or os.cpu_count() or 1)
+        self.prepare_crates(rows, reference)
         results: list[RowScore | None] = [None] * len(rows)
         with make_progress() as bar:
             task = bar.add_task(description, total=len(rows))
@@ -247,6 +284,30 @@ class Scorer:
                         results[futures[fut]] = fut.result()
                         bar.advance(task)
         return [r for r in results if r is not None]
+
+    def prepare_crates(self, rows: Sequence[Mapping[str, Any]], reference: bool = False) -> None:
+        """Build the crate environment once for every crate the rows need (if any)."""
+        crates = self.checker.crates
+        if crates is None or not self.rust_ok:
+            return
+        needed: set[str] = set()
+        for row in rows:
+            needed.update(self.dependencies_of(row, reference) or ())
+        crates.ensure(sorted(needed))
+
+
+COMPILED_KINDS = ("code", "completion", "tests")
+_CODE_INPUTS = {
+    "code": ("code_context",),
+    "completion": ("prefix", "suffix"),
+    "tests": ("code_context", "code_to_test", "test_context"),
+}
+
+
+def _answer_field(spec: Any) -> str:
+    return {"tests": "test_cases", "completion": "completion"}.get(
+        spec.answer_kind, spec.code_output or ""
+    )
 
 
 def _as_completed(futures: Iterable[Any]) -> Iterable[Any]:
@@ -293,6 +354,19 @@ def rustc_version(rustc: str = "rustc") -> str | None:
     return out.stdout.strip() or None
 
 
+def _describe_crates(crates: cr.CrateEnvironment | None) -> str:
+    if crates is None:
+        return "off"
+    info = crates.summary()
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items()) or "none built"
+    built = (
+        f"environment built in {info['build_seconds']:.1f} s"
+        if info["built_now"]
+        else "cached environment"
+    )
+    return f"{info['mode']} from {info['source']}: {versions} ({built})"
+
+
 def load_reference_rows(data: str, split: str) -> list[dict[str, Any]]:
     """Rows of a dataset split (bundled sample, local file or hub id) via `qwen2_rust.data`."""
     from qwen2_rust import data as data_mod
@@ -311,6 +385,7 @@ def score_files(
     config: rc.CheckConfig | None = None,
     charts: bool = True,
     use_rustc: bool = True,
+    crates: cr.CrateEnvironment | None = None,
 ) -> tuple[Any, dict[str, Path]]:
     """Score each file as one model (or the dataset's answers with ``reference``) and write
     ``report.json`` / ``report.md`` / charts under ``out_dir`` (nothing written if None).
@@ -320,7 +395,7 @@ def score_files(
     from qwen2_rust.evaluation import sandbox
     from qwen2_rust.evaluation.report import build_report
 
-    checker = rc.RustChecker(config)
+    checker = rc.RustChecker(config, crates=crates)
     scorer = Scorer(checker, use_rustc=use_rustc)  # warns once if rustc is missing
     inputs: list[tuple[str, str, list[dict[str, Any]]]] = []
     for p in paths:
@@ -359,7 +434,14 @@ def score_files(
         f"run {cfg.run_limits.wall_s:g}s / {cfg.run_limits.memory_mb} MiB",
         "jobs": max(1, jobs or os.cpu_count() or 1),
         "mode": "reference answers" if reference else "model generations",
+        "crates": _describe_crates(crates),
     }
-    report = build_report(models, environment, warnings)
+    crate_summary = crates.summary() if crates is not None else {"mode": cr.MODE_OFF}
+    if crates is None and scorer.rust_ok:
+        warnings.append(
+            "crates off: answers that use external crates end as missing_crate "
+            "(use --crates offline --crate-source DIR, or --crates online)"
+        )
+    report = build_report(models, environment, warnings, crates=crate_summary)
     written = report.write(out_dir, charts=charts) if out_dir is not None else {}
     return report, written
