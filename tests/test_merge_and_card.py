@@ -9,6 +9,7 @@ import pytest
 
 from qwen2_rust.cli.merge import main as merge_main
 from qwen2_rust.model_card import render_model_card
+from qwen2_rust.modeling import LORA_TARGET_MODULES
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +48,7 @@ def _record() -> dict:
             "lora_r": 16,
             "lora_alpha": 32,
             "lora_dropout": 0.05,
-            "target_modules": [
-                "q_proj",
-                "k_proj",
-                "v_proj",
-                "o_proj",
-                "gate_proj",
-                "up_proj",
-                "down_proj",
-            ],
+            "target_modules": list(LORA_TARGET_MODULES),
             "learning_rate": 0.0002,
             "lr_scheduler": "cosine",
             "epochs": 2.0,

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from qwen2_rust.modeling import LORA_TARGET_MODULES
+
 GIB = 1024**3
 _LM_HEAD_TILE_TOKENS = 1024
 _OVERHEAD_BYTES = int(1.5 * GIB)
@@ -141,15 +143,7 @@ def estimate_memory(
     batch_size: int = 4,
     max_length: int = 2048,
     lora_r: int = 16,
-    target_modules: list[str] | tuple[str, ...] = (
-        "q_proj",
-        "k_proj",
-        "v_proj",
-        "o_proj",
-        "gate_proj",
-        "up_proj",
-        "down_proj",
-    ),
+    target_modules: list[str] | tuple[str, ...] = LORA_TARGET_MODULES,
     gradient_checkpointing: bool = True,
     load_in_4bit: bool = False,
 ) -> MemoryEstimate:

@@ -24,7 +24,6 @@ import difflib
 import math
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qwen2_rust.errors import UserFacingError
+from qwen2_rust.io_utils import atomic_target
 from qwen2_rust.log import get_logger
 
 logger = get_logger(__name__)
@@ -501,41 +501,11 @@ def default_output_path(run: str, suffix: str, out_dir: Path = DEFAULT_OUTPUT_DI
     return out_dir / f"{safe}{suffix}"
 
 
-@contextlib.contextmanager
-def _atomic_target(path: Path) -> Iterator[Path]:
-    """A temp file next to `path`; moved over it only if the block finishes."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise UserFacingError(f"cannot write {path}: {exc.strerror or exc}") from None
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise UserFacingError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def write_json_atomic(data: Any, path: Path) -> Path:
     """Write `data` as JSON; a failure at any point leaves `path` as it was, and no temp file."""
     import json
 
-    with _atomic_target(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_target(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, ensure_ascii=False, allow_nan=False)
         fh.write("\n")
     return path
@@ -614,7 +584,7 @@ def plot_run(data: dict[str, Any], path: Path) -> Path:
                     color="gray",
                 )
         fig.suptitle(f"{data['run']}  ({data['project']}, {data['source']})", fontsize=12)
-        with _atomic_target(path) as tmp:
+        with atomic_target(path) as tmp:
             fig.savefig(tmp, format="png", dpi=110)
     finally:
         plt.close(fig)
