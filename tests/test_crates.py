@@ -294,3 +294,21 @@ def test_cli_offline_report_records_versions_and_coverage(
     md = (out / "report.md").read_text()
     assert "deps resolved" in md and "## Crates (offline" in md
     assert "crates (offline):" in capsys.readouterr().out
+
+
+def test_an_unreferenced_crate_name_is_recorded_but_not_required() -> None:
+    from qwen2_rust.evaluation.scoring import RowScore
+
+    score = RowScore(
+        key="k",
+        index=0,
+        category="code_generation",
+        answer_kind="code",
+        crate_name="my-lib",
+        status="compiles",
+        dependencies={"my_lib": None, "serde_json": "1.0.87"},
+        required_dependencies=["serde_json"],
+    )
+    assert score.dependencies_resolved is True
+    score.required_dependencies = ["my_lib", "serde_json"]
+    assert score.dependencies_resolved is False

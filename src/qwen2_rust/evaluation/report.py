@@ -7,8 +7,9 @@ report is reproducible). A paired comparison resamples the rows both models answ
 With 15 rows per category (Strandset's test split) intervals are wide; every interval
 wider than `WIDE_CI` or built from fewer than `SMALL_N` rows is flagged in the report.
 
-Dependency coverage (per category and overall): the share of compiled rows whose inferred
-crates all resolved in the crate environment; the report also records the crate mode,
+Dependency coverage (per category and overall): the share of compiled rows whose code-named
+crates all resolved in the crate environment (a row's own ``crate_name`` counts when the code
+names it); the report also records the crate mode,
 source, and the version of every crate built.
 """
 

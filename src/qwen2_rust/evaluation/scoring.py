@@ -74,12 +74,18 @@ class RowScore:
     test_status: str | None = None  # for code rows with a `test` field
     # compiled rows: inferred crate -> resolved version (None: unresolved); None otherwise
     dependencies: dict[str, str | None] | None = None
+    # the inferred crates the code actually names (the row's crate_name only if referenced)
+    required_dependencies: list[str] | None = None
 
     @property
     def dependencies_resolved(self) -> bool | None:
+        """Whether every crate the code names resolved (coverage counts these rows)."""
         if self.dependencies is None:
             return None
-        return all(v is not None for v in self.dependencies.values())
+        required = self.required_dependencies
+        if required is None:
+            required = list(self.dependencies)
+        return all(self.dependencies.get(d) is not None for d in required)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,8 +129,14 @@ class Scorer:
         outputs = parse_json_field(row.get("output_data"), "output_data")
         return build_answer(spec, outputs)
 
-    def dependencies_of(self, row: Mapping[str, Any], reference: bool = False) -> list[str] | None:
-        """Inferred crates of a compiled row (None for text/name or unreadable rows)."""
+    def dependencies_of(
+        self, row: Mapping[str, Any], reference: bool = False, referenced_only: bool = False
+    ) -> list[str] | None:
+        """Inferred crates of a compiled row (None for text/name or unreadable rows).
+
+        ``referenced_only`` leaves out the row's own ``crate_name`` unless the code names it:
+        those are the crates a check needs (and the only ones worth building).
+        """
         try:
             spec = get_task(row.get("task_category"))  # type: ignore[arg-type]
             if spec.answer_kind not in COMPILED_KINDS:
@@ -136,9 +148,8 @@ class Scorer:
         fields = parse_answer(spec.category, prediction)
         answer = fields.get(_answer_field(spec), "")
         texts = [_opt(inputs, n) for n in _CODE_INPUTS[spec.answer_kind]]
-        return cr.infer_dependencies(
-            str(row.get("crate_name") or ""), *texts, answer, _opt(row, "test")
-        )
+        crate_name = "" if referenced_only else str(row.get("crate_name") or "")
+        return cr.infer_dependencies(crate_name, *texts, answer, _opt(row, "test"))
 
     def _resolve(self, deps: Sequence[str]) -> dict[str, str | None]:
         crates = self.checker.crates
@@ -166,6 +177,9 @@ class Scorer:
             deps = self.dependencies_of(row, reference)
             if deps is not None:
                 base.dependencies = self._resolve(deps)
+                base.required_dependencies = self.dependencies_of(
+                    row, reference, referenced_only=True
+                )
             self._score(base, spec, inputs, outputs, prediction, _opt(row, "test"))
         except Exception as exc:  # a checker bug must not stop the evaluation
             log.debug("scoring row %d failed", index, exc_info=True)
@@ -292,7 +306,7 @@ class Scorer:
             return
         needed: set[str] = set()
         for row in rows:
-            needed.update(self.dependencies_of(row, reference) or ())
+            needed.update(self.dependencies_of(row, reference, referenced_only=True) or ())
         crates.ensure(sorted(needed))
 
 
