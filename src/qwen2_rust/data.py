@@ -250,9 +250,39 @@ def _offline_hint(data: str, split: str) -> str:
     )
 
 
+def _cache_dirs() -> tuple[Path, Path]:
+    """The Hub cache and the `datasets` cache, resolved the way both libraries do it."""
+    xdg = os.environ.get("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
+    home = Path(os.path.expanduser(os.environ.get("HF_HOME", os.path.join(xdg, "huggingface"))))
+    hub = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    datasets_cache = os.environ.get("HF_DATASETS_CACHE")
+    return (
+        Path(os.path.expanduser(hub)) if hub else home / "hub",
+        Path(os.path.expanduser(datasets_cache)) if datasets_cache else home / "datasets",
+    )
+
+
+def maybe_cached(data: str) -> bool:
+    """False only when neither cache can hold ``data`` (so offline loading must fail)."""
+    hub, datasets_cache = _cache_dirs()
+    if (hub / f"datasets--{data.replace('/', '--')}").exists():
+        return True
+    wanted = data.replace("/", "___").lower()
+    try:
+        return any(entry.name.lower() == wanted for entry in datasets_cache.iterdir())
+    except OSError:
+        return False
+
+
 def _load_hub(data: str, split: str) -> list[dict | None]:
     hint = _offline_hint(data, split)
-    if not hub_offline_mode() and not hub_reachable():
+    if hub_offline_mode():
+        if not maybe_cached(data):
+            # Fail in milliseconds instead of importing `datasets` only to hear the same.
+            raise UserFacingError(
+                hint.format(why="HF_HUB_OFFLINE is set and it is not in the local cache")
+            )
+    elif not hub_reachable():
         raise UserFacingError(hint.format(why="the Hub is unreachable (no network?)"))
     import datasets
 

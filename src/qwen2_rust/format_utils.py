@@ -28,6 +28,7 @@ from qwen2_rust.errors import StrandsetFormatError
 from qwen2_rust.tasks import PLACEHOLDER, SYSTEM_PROMPT, Field, TaskSpec, get_task
 
 _PREVIEW_CHARS = 60
+_PYTHON_LITERAL = object()  # sentinel: "parse this with ast.literal_eval"
 _ABSENT_STRINGS = frozenset({"", "none", "null"})
 _RUST_BLOCK = re.compile(r"```[ \t]*(?:rust|rs)?[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
 
@@ -58,8 +59,11 @@ def parse_json_field(value: Any, field: str = "field") -> dict[str, Any]:
     if not text:
         raise StrandsetFormatError(f"{field} is an empty string", field=field)
     try:
-        parsed = json.loads(text)
+        # "{'" can never start JSON: skip straight to the Python literal (Strandset's input_data).
+        parsed = _PYTHON_LITERAL if text.startswith("{'") else json.loads(text)
     except ValueError:
+        parsed = _PYTHON_LITERAL
+    if parsed is _PYTHON_LITERAL:
         try:
             parsed = ast.literal_eval(text)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
@@ -88,7 +92,7 @@ def is_absent(value: Any) -> bool:
     return False
 
 
-def _as_text(value: Any, field: Field, category: str) -> str:
+def _as_text(value: Any, field: Field, category: str, column: str) -> str:
     if isinstance(value, str):
         return value.strip("\n")
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
@@ -96,8 +100,8 @@ def _as_text(value: Any, field: Field, category: str) -> str:
     if isinstance(value, (int, float)) and field.kind == "text":
         return str(value)
     raise StrandsetFormatError(
-        f"{category}: field {field.name!r} must be a string, got {type(value).__name__}",
-        field=field.name,
+        f"{category}: {column} field {field.name!r} must be a string, got {type(value).__name__}",
+        field=f"{column}.{field.name}",
     )
 
 
@@ -120,7 +124,9 @@ def build_user_prompt(spec: TaskSpec, inputs: Mapping[str, Any]) -> str:
                     field=f"input_data.{field.name}",
                 )
             continue
-        sections.append(f"{field.label}:\n{_render(field, _as_text(value, field, spec.category))}")
+        sections.append(
+            f"{field.label}:\n{_render(field, _as_text(value, field, spec.category, 'input_data'))}"
+        )
     return "\n\n".join(sections)
 
 
@@ -133,7 +139,7 @@ def build_answer(spec: TaskSpec, outputs: Mapping[str, Any]) -> str:
                 f"{spec.category}: required output field {field.name!r} is missing or empty",
                 field=f"output_data.{field.name}",
             )
-        text = _as_text(value, field, spec.category)
+        text = _as_text(value, field, spec.category, "output_data")
         if field.kind == "text" and parts:
             parts.append(f"{field.label}: {text}")
         else:

@@ -113,12 +113,13 @@ def tokenize_conversations(
 
 
 def token_lengths(tokenizer: Any, texts: Sequence[str], batch_size: int = _BATCH) -> list[int]:
-    """Token counts of already-rendered texts (batched, no offsets)."""
+    """Token counts of already-rendered texts (batched; no offsets are computed)."""
     backend = _backend(tokenizer)
+    encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
     lengths: list[int] = []
     for i in range(0, len(texts), batch_size):
-        encodings = backend.encode_batch(list(texts[i : i + batch_size]), add_special_tokens=False)
-        lengths.extend(len(e.ids) for e in encodings)
+        encodings = encode(list(texts[i : i + batch_size]), add_special_tokens=False)
+        lengths.extend(len(e) for e in encodings)  # len(): no list of ids is built
     return lengths
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ from qwen2_rust.format_utils import (
 from qwen2_rust.tasks import PLACEHOLDER, TASKS
 
 _MAX_DUPLICATE_PAIRS = 50
+# Rows checked per pipeline step (tokenized in the background while the next step is checked).
+_CHUNK_ROWS = 4096
 _REQUIRED_COLUMNS = ("task_category", "input_data", "output_data")
 
 
@@ -93,18 +96,26 @@ def check_row(
     return [], messages
 
 
-def check_rows(loaded: LoadedSplit) -> RowsCheck:
-    result = RowsCheck()
-    unreadable = {e.row: e.reason for e in loaded.errors}
-    for index, row in enumerate(loaded.rows):
+def _check_range(
+    loaded: LoadedSplit, start: int, stop: int, unreadable: dict[int, str], result: RowsCheck
+) -> Iterator[list[dict[str, str]]]:
+    """Check rows ``[start, stop)`` into ``result``; yield the messages of each valid one."""
+    rows = loaded.rows
+    for index in range(start, stop):
         problems, messages = check_row(
-            loaded.row_number(index), row, unreadable.get(index, "not a JSON object")
+            loaded.row_number(index), rows[index], unreadable.get(index, "not a JSON object")
         )
         if problems:
             result.problems.extend(problems)
         else:
             result.valid_indices.append(index)
-            result.conversations.append(messages)  # type: ignore[arg-type]
+            yield messages  # type: ignore[misc]
+
+
+def check_rows(loaded: LoadedSplit) -> RowsCheck:
+    result = RowsCheck()
+    unreadable = {e.row: e.reason for e in loaded.errors}
+    result.conversations.extend(_check_range(loaded, 0, len(loaded.rows), unreadable, result))
     return result
 
 
@@ -142,6 +153,37 @@ def find_leakage(rows: Sequence[dict | None], other: Sequence[dict | None]) -> l
     return [
         i for i, r in enumerate(rows) if r is not None and str(r.get("input_data")) in other_inputs
     ]
+
+
+def _check_and_measure(loaded: LoadedSplit, tokenizer: Any) -> tuple[RowsCheck, list[int]]:
+    """`check_rows` plus the token length of every valid row, without keeping conversations.
+
+    A pipeline: while the tokenizer (Rust, the GIL released, its own threads) counts the
+    tokens of one chunk of rendered texts in a worker thread, this thread checks, formats
+    and renders the next chunk. Results are collected in order, so they are the same as
+    checking everything first and tokenizing afterwards.
+    """
+    from qwen2_rust.sft_data import render_conversation, token_lengths
+
+    result = RowsCheck()
+    unreadable = {e.row: e.reason for e in loaded.errors}
+    lengths: list[int] = []
+    total = len(loaded.rows)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen2-tokenize") as pool:
+        pending: Future[list[int]] | None = None
+        for start in range(0, total, _CHUNK_ROWS):
+            stop = min(total, start + _CHUNK_ROWS)
+            texts = [
+                render_conversation(messages)[0]
+                for messages in _check_range(loaded, start, stop, unreadable, result)
+            ]
+            future = pool.submit(token_lengths, tokenizer, texts)
+            if pending is not None:
+                lengths.extend(pending.result())
+            pending = future
+        if pending is not None:
+            lengths.extend(pending.result())
+    return result, lengths
 
 
 @dataclass
@@ -197,11 +239,7 @@ def validate(
     sampled_from: int | None = None,
 ) -> ValidationReport:
     """Check every row of ``loaded``; measure token lengths; compare with ``other_split``."""
-    from qwen2_rust.sft_data import render_conversation, token_lengths
-
-    checked = check_rows(loaded)
-    texts = [render_conversation(messages)[0] for messages in checked.conversations]
-    lengths = token_lengths(tokenizer, texts)
+    checked, lengths = _check_and_measure(loaded, tokenizer)
     categories = [loaded.rows[i]["task_category"] for i in checked.valid_indices]  # type: ignore[index]
     over = Counter(c for c, n in zip(categories, lengths, strict=True) if n > max_length)
     ordered = sorted(lengths)

@@ -95,10 +95,11 @@ def _other_split(data: str, split: str) -> Any:
 
 
 def render(report: Any, console: Any) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     data = report.to_dict()
-    summary = Table(title=f"{report.source} [{report.split}]", show_header=False)
+    summary = Table(title=escape(f"{report.source} [{report.split}]"), show_header=False)
     summary.add_column(style="bold")
     summary.add_column(justify="right")
     total = f"{report.total_rows:,}"
@@ -135,7 +136,7 @@ def render(report: Any, console: Any) -> None:
     categories.add_column(f"> {report.max_length} tokens", justify="right")
     for name, count in data["by_category"].items():
         categories.add_row(
-            name, f"{count:,}", str(data["over_max_length_by_category"].get(name, 0))
+            escape(name), f"{count:,}", str(data["over_max_length_by_category"].get(name, 0))
         )
     console.print(categories)
 
@@ -145,7 +146,7 @@ def render(report: Any, console: Any) -> None:
         errors.add_column("field")
         errors.add_column("reason", overflow="fold")
         for problem in report.errors[:_SHOWN_ERRORS]:
-            errors.add_row(str(problem.row), problem.field, problem.reason)
+            errors.add_row(str(problem.row), escape(problem.field), escape(problem.reason))
         console.print(errors)
         if len(report.errors) > _SHOWN_ERRORS:
             console.print(
