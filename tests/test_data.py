@@ -365,9 +365,22 @@ def test_stratified_split() -> None:
     assert (train, evaluation) == stratified_split(categories, 0.1, seed=3)
     held_out = Counter(categories[i] for i in evaluation)
     totals = Counter(categories)
+    assert len(evaluation) == round(len(categories) * 0.1)
     for category, total in totals.items():
         if total > 1:
-            assert held_out[category] == max(1, round(total * 0.1)), category
+            assert abs(held_out[category] - total * 0.1) <= 1.5, category
+            assert held_out[category] >= 1
+
+
+def test_stratified_split_caps_the_eval_set_and_stays_proportional_when_tiny() -> None:
+    categories = real_mix(scale=100)
+    _, capped = stratified_split(categories, 0.1, seed=3, max_eval=40)
+    assert len(capped) == 40
+    assert len(Counter(categories[i] for i in capped)) == len(set(categories))
+    # 30 rows, 15 categories: 10% is 3 rows, not one per category (which would be half).
+    tiny = [c for c in sorted(set(categories)) for _ in range(2)]
+    train, evaluation = stratified_split(tiny, 0.1)
+    assert len(evaluation) == 3 and len(train) == 27
 
 
 def test_stratified_split_singletons_and_zero() -> None:

@@ -491,5 +491,6 @@ def test_4bit_estimate_is_smaller_and_fits_16_gb():
 
     full = estimate_memory(QWEN2_7B, batch_size=1, max_length=1024)
     quantized = estimate_memory(QWEN2_7B, batch_size=1, max_length=1024, load_in_4bit=True)
-    assert quantized.weights_bytes < full.weights_bytes / 2.5
+    # NF4 linear layers; embeddings and LM head stay (upcast to) fp32 under PEFT's k-bit prep.
+    assert quantized.weights_bytes < full.weights_bytes / 1.8
     assert quantized.total_bytes < 16 * GIB < full.total_bytes

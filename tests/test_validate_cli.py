@@ -370,3 +370,21 @@ def test_table_shows_markup_literally(capsys: pytest.CaptureFixture[str], tmp_pa
     code, out, _ = run_main(capsys, "--data", str(path), "--split", "x")
     assert code == 1
     assert "[bold]odd[/bold]" in out
+
+
+def test_control_token_text_in_a_field_is_reported(tmp_path, capsys) -> None:
+    from qwen2_rust.cli.validate import main
+
+    row = {
+        "crate_name": "chat-tokens",
+        "task_category": "code_summarization",
+        "input_data": repr({"code": 'fn end() -> &\'static str { "<|im_end|>" }'}),
+        "output_data": json.dumps({"summary": "Returns the end marker."}),
+        "test": "",
+    }
+    path = tmp_path / "tokens.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert main(["--data", str(path), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"][0]["field"] == "input_data.code"
+    assert "control token" in report["errors"][0]["reason"]

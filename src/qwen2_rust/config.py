@@ -98,6 +98,10 @@ class TrainConfig:
     eval_fraction: float = field(
         default=0.1, metadata=_opt("share of the sample held out for eval loss (stratified)")
     )
+    max_eval_examples: int = field(
+        default=500,
+        metadata=_opt("cap on held-out examples, so evaluation stays cheap at any -n"),
+    )
     lora_r: int = field(default=16, metadata=_opt("LoRA rank"))
     lora_alpha: int = field(default=32, metadata=_opt("LoRA alpha (scale = alpha / r)"))
     lora_dropout: float = field(default=0.05, metadata=_opt("LoRA dropout"))
@@ -300,6 +304,8 @@ def validate_config(config: TrainConfig) -> None:
         (config.lora_r > 0 and config.lora_alpha > 0, "--lora-r and --lora-alpha must be positive"),
         (0 <= config.lora_dropout < 1, "--lora-dropout must be in [0, 1)"),
         (0 <= config.eval_fraction < 1, "--eval-fraction must be in [0, 1)"),
+        (config.max_eval_examples >= 0, "--max-eval-examples must be 0 or more"),
+        (0 <= config.warmup_ratio < 1, "--warmup-ratio must be in [0, 1)"),
         (config.epochs > 0 or config.max_steps > 0, "--epochs or --max-steps must be positive"),
         (
             not (config.trackio_space and config.no_trackio),

@@ -356,26 +356,35 @@ def stratified_sample_indices(
 
 
 def stratified_split(
-    categories: Sequence[str], eval_fraction: float, seed: int = 42
+    categories: Sequence[str], eval_fraction: float, seed: int = 42, max_eval: int | None = None
 ) -> tuple[list[int], list[int]]:
-    """Split positions into (train, eval), ``eval_fraction`` of each category held out.
+    """Split positions into (train, eval), holding out ``eval_fraction`` of the rows.
 
-    Categories with a single row stay in train. Deterministic for a given seed.
+    The held-out count, at most ``max_eval``, is shared among categories in proportion to
+    their size (each category with two or more rows gets at least one when the count allows;
+    every category keeps at least one row in train). Deterministic for a given seed.
     """
     if not 0 <= eval_fraction < 1:
         raise UserFacingError(f"--eval-fraction must be in [0, 1), got {eval_fraction}")
     by_category: dict[str, list[int]] = defaultdict(list)
     for index, category in enumerate(categories):
         by_category[category].append(index)
+    spare = {c: len(pool) - 1 for c, pool in sorted(by_category.items()) if len(pool) > 1}
+    wanted = round(len(categories) * eval_fraction) if eval_fraction > 0 else 0
+    if eval_fraction > 0 and spare:
+        wanted = max(wanted, 1)
+    if max_eval is not None:
+        wanted = min(wanted, max_eval)
+    wanted = min(wanted, sum(spare.values()))
+    floor = {c: (1 if wanted >= len(spare) else 0) for c in spare}
+    alloc = _largest_remainder(spare, wanted, floor) if wanted else {}
     rng = random.Random(seed + 1)
     train: list[int] = []
     evaluation: list[int] = []
     for category in sorted(by_category):
         pool = by_category[category]
         rng.shuffle(pool)
-        k = round(len(pool) * eval_fraction) if len(pool) > 1 else 0
-        if eval_fraction > 0 and len(pool) > 1:
-            k = max(k, 1)
+        k = alloc.get(category, 0)
         evaluation.extend(pool[:k])
         train.extend(pool[k:])
     train.sort()

@@ -30,6 +30,9 @@ TOKENS_PER_EXAMPLE = 350  # mean formatted Strandset example, prompt + answer (m
 FIXED_OVERHEAD_S = 15 * 60  # environment install, 15 GB model download and load, save + push
 SAFETY_FACTOR = 1.5
 PACKAGE_ZIP = "qwen2_rust_package.zip"
+# The bucket Jobs mounts for uploaded files is writable and outlives the job: checkpoints
+# written there survive a timeout (resume from them with --resume PATH).
+JOB_OUTPUT_DIR = "/data/outputs"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -97,7 +100,9 @@ def estimate_time(
             if epochs > 0
             else max_steps * effective_batch
         )
-    tokens = int(examples * TOKENS_PER_EXAMPLE * 1.1)  # + ~10% held out and evaluated
+    # ~10 evaluations over at most 500 held-out rows, forward only (~1/3 of a training step).
+    eval_tokens = 10 * min(500, num_examples * 0.1) * TOKENS_PER_EXAMPLE / 3
+    tokens = int(examples * TOKENS_PER_EXAMPLE + eval_tokens)
     train_s = math.ceil(tokens / flavor.tokens_per_s)
     total = (train_s + FIXED_OVERHEAD_S) * SAFETY_FACTOR
     timeout = max(3600, math.ceil(total / 1800) * 1800)  # whole half hours, at least 1 h
@@ -132,6 +137,7 @@ class JobPlan:
             "  secrets:      " + ", ".join(f"{k} (value not shown)" for k in self.secret_names),
             f"  results:      pushed to https://huggingface.co/{self.hub_model_id}",
             f"  package:      {PACKAGE_ZIP} uploaded with the script, mounted at /data",
+            f"  checkpoints:  {JOB_OUTPUT_DIR} (the job's bucket: kept if the job times out)",
         ]
         lines += [f"  note:         {note}" for note in self.notes]
         return "\n".join(lines)
@@ -195,7 +201,7 @@ def train_args_for_job(
         "--hub-model-id",
         hub_model_id,
         "--output-dir",
-        "/tmp/outputs",
+        JOB_OUTPUT_DIR,
         "--run-name",
         run_name,
     ]

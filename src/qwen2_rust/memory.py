@@ -2,8 +2,9 @@
 
 A worst-case estimate: every sequence of the micro-batch at ``max_length`` tokens. Parts:
 
-- weights: all base parameters at the load precision (2 bytes for bf16/fp16, 4 for fp32,
-  ~0.55 for 4-bit NF4 on the linear layers with its quantisation constants);
+- weights: all base parameters at the load precision (2 bytes for bf16/fp16, 4 for fp32;
+  with 4-bit, ~0.55 bytes for NF4 linear layers with their constants and 4 bytes for the
+  rest, which PEFT's k-bit preparation upcasts to fp32);
 - adapter + optimizer: LoRA parameters in fp32 with their gradients and AdamW's two moments
   (16 bytes per trainable parameter);
 - activations: with gradient checkpointing, each layer's input hidden state is kept plus one
@@ -149,8 +150,11 @@ def estimate_memory(
 ) -> MemoryEstimate:
     params = shape.parameter_count()
     if load_in_4bit:
+        # NF4 linear layers (~0.55 bytes/param with their constants); PEFT's
+        # prepare_model_for_kbit_training upcasts everything else (embeddings, LM head,
+        # norms) to fp32.
         linear = shape.linear_parameter_count()
-        weights = int(linear * 0.55 + (params - linear) * 2)
+        weights = int(linear * 0.55 + (params - linear) * 4)
     else:
         weights = int(params * _WEIGHT_BYTES[precision])
     trainable = lora_parameter_count(shape, lora_r, target_modules)

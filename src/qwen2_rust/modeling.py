@@ -224,7 +224,11 @@ def lora_config(
 
 
 def load_base_model(
-    model: str, dtype: str = "auto", device_map: Any = None, load_in_4bit: bool = False
+    model: str,
+    dtype: str = "auto",
+    device_map: Any = None,
+    load_in_4bit: bool = False,
+    gradient_checkpointing: bool = True,
 ) -> Any:
     """The causal LM for ``model`` (after `resolve_model_path`'s availability check).
 
@@ -249,9 +253,12 @@ def load_base_model(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_compute_dtype=torch.float16 if dtype == "fp16" else torch.bfloat16,
         )
-        kwargs["device_map"] = device_map or {"": torch.cuda.current_device()}
+        from accelerate import PartialState
+
+        # Each process's own GPU (current_device() is 0 until accelerate has set it).
+        kwargs["device_map"] = device_map or {"": PartialState().local_process_index}
     try:
         loaded = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except OSError as exc:
@@ -259,7 +266,9 @@ def load_base_model(
     if load_in_4bit:
         from peft import prepare_model_for_kbit_training
 
-        loaded = prepare_model_for_kbit_training(loaded, use_gradient_checkpointing=True)
+        loaded = prepare_model_for_kbit_training(
+            loaded, use_gradient_checkpointing=gradient_checkpointing
+        )
     return loaded
 
 

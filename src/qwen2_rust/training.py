@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import resource
@@ -113,16 +114,34 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return checkpoints[-1] if checkpoints else None
 
 
+def _last_checkpoint_time(run_dir: Path) -> float:
+    checkpoint = latest_checkpoint(run_dir)
+    return checkpoint.stat().st_mtime if checkpoint else 0.0
+
+
 def resolve_resume(config: TrainConfig) -> tuple[Path, Path]:
-    """(run dir, checkpoint) for ``--resume [PATH]``."""
+    """(run dir, checkpoint) for ``--resume [PATH]``.
+
+    Without a path or --run-name: the unfinished run (no run.json) whose newest checkpoint
+    is the most recent; a finished run is only resumed when named.
+    """
     if config.resume in (None, "latest"):
         if config.run_name:
             run_dir = runs_root(config) / config.run_name
         else:
-            candidates = [p for p in runs_root(config).glob("*") if (p / CONFIG_RECORD).is_file()]
+            candidates = [
+                p
+                for p in runs_root(config).glob("*")
+                if (p / CONFIG_RECORD).is_file()
+                and not (p / RUN_RECORD).is_file()
+                and latest_checkpoint(p) is not None
+            ]
             if not candidates:
-                raise UserFacingError(f"--resume: no runs to resume in {runs_root(config)}/")
-            run_dir = max(candidates, key=lambda p: p.stat().st_mtime)
+                raise UserFacingError(
+                    f"--resume: no unfinished run with a checkpoint in {runs_root(config)}/ "
+                    "(name one with --run-name, or pass a checkpoint directory)"
+                )
+            run_dir = max(candidates, key=_last_checkpoint_time)
         checkpoint = latest_checkpoint(run_dir)
     else:
         path = Path(config.resume)
@@ -167,6 +186,14 @@ def create_run_dir(config: TrainConfig) -> Path:
     return run_dir
 
 
+def distributed_state() -> Any:
+    """accelerate's process-wide state, asked for CPU (gloo) exactly as the Trainer will."""
+    import torch
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
 def on_main_then_share(fn: Callable[[], Any]) -> Any:
     """Run ``fn`` on the main process only; every process gets its result or its error.
 
@@ -174,20 +201,22 @@ def on_main_then_share(fn: Callable[[], Any]) -> Any:
     a timestamped run name in one process, without leaving the others waiting forever when
     it fails.
     """
-    import torch
-    from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
 
-    # PartialState is a process-wide singleton: ask for CPU (gloo) exactly as the Trainer will.
-    state = PartialState(cpu=not torch.cuda.is_available())
+    state = distributed_state()
     payload: list[Any] = [None]
+    failure: BaseException | None = None
     if state.is_main_process:
         try:
             payload = [("ok", fn())]
         except UserFacingError as exc:
             payload = [("error", str(exc))]
+        except Exception as exc:  # tell the other ranks before failing here
+            payload, failure = [("error", f"the main process failed: {exc!r}")], exc
     if state.num_processes > 1:
         broadcast_object_list(payload)
+    if failure is not None:
+        raise failure
     kind, value = payload[0]
     if kind == "error":
         raise UserFacingError(value)
@@ -243,7 +272,9 @@ def prepare_data(config: TrainConfig, tokenizer: Any) -> PreparedData:
         keep.append(i)
     overlong = sum(overlong_by_category.values())
     kept_categories = [row_categories[i] for i in keep]
-    train_pos, eval_pos = stratified_split(kept_categories, config.eval_fraction, config.seed)
+    train_pos, eval_pos = stratified_split(
+        kept_categories, config.eval_fraction, config.seed, max_eval=config.max_eval_examples
+    )
     return PreparedData(
         train=[tokenized[keep[p]] for p in train_pos],
         eval=[tokenized[keep[p]] for p in eval_pos],
@@ -323,6 +354,18 @@ def peak_rss_bytes() -> int:
 # ---------------------------------------------------------------- trainer
 
 
+def check_device(config: TrainConfig) -> None:
+    """The 7B preset on a machine without CUDA would train in fp32 on the CPU for days."""
+    import torch
+
+    if config.model is None and config.preset == "qwen2-7b" and not torch.cuda.is_available():
+        raise UserFacingError(
+            "the qwen2-7b preset needs a CUDA GPU and none is visible: try the pipeline with "
+            "--preset smoke, run on Hugging Face's GPUs with --hf-job, or pass --model for a "
+            "small model"
+        )
+
+
 def check_4bit_support() -> None:
     """QLoRA needs CUDA and bitsandbytes: say so before any data or model is loaded."""
     import importlib.util
@@ -346,7 +389,12 @@ def _device_settings(config: TrainConfig) -> dict[str, Any]:
     cuda = torch.cuda.is_available()
     precision = config.precision
     if precision == "auto":
-        precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+        # Emulated bf16 (pre-Ampere GPUs such as T4/V100) is slow: use fp16 there.
+        if cuda:
+            native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+            precision = "bf16" if native_bf16 else "fp16"
+        else:
+            precision = "fp32"
     if precision in ("bf16", "fp16") and not cuda:
         raise UserFacingError(f"--precision {precision} needs a CUDA GPU; use fp32 on this machine")
     checkpointing = config.gradient_checkpointing == "on" or (
@@ -406,6 +454,7 @@ def _make_callbacks(interrupt: _Interrupt, on_step: Callable[[Any], None] | None
             if on_step is not None:
                 on_step(state)
             if _any_process(interrupt.requested):
+                interrupt.requested = True  # a Ctrl-C seen by any rank stops every rank
                 control.should_save = True
                 control.should_training_stop = True
             return control
@@ -495,6 +544,22 @@ def _trainer_class() -> type:
     return RustSFTTrainer
 
 
+def eval_interval(config: TrainConfig, train_examples: int) -> int:
+    """Steps between evaluations: about ten over the run, never more often than logging.
+
+    With the eval set capped (--max-eval-examples) this keeps evaluation a small, fixed
+    share of the compute whatever -n is (every 50 steps on 10% of 191K rows would cost
+    several times the training itself).
+    """
+    from accelerate import PartialState
+
+    per_step = config.batch_size * config.grad_accum * PartialState().num_processes
+    steps = math.ceil(train_examples / per_step) * config.epochs
+    if config.max_steps > 0:
+        steps = config.max_steps
+    return max(config.logging_steps, math.ceil(steps / 10))
+
+
 def build_trainer(
     config: TrainConfig,
     run_dir: Path,
@@ -507,21 +572,16 @@ def build_trainer(
     from qwen2_rust.modeling import load_base_model, lora_config
 
     device = _device_settings(config)
-    model = load_base_model(
-        config.resolved_model(),
-        dtype=device["precision"] if device["cuda"] else "fp32",
-        load_in_4bit=config.load_in_4bit,
-    )
-    if not device["cuda"]:
-        add_trained_positions_head(model)
     has_eval = bool(data.eval)
     report_to = [] if config.no_trackio else ["trackio"]
+    # Built before the model: a bad argument fails in seconds, not after a 15 GB load.
     args = SFTConfig(
         output_dir=str(run_dir / CHECKPOINTS),
         run_name=run_dir.name,
         project=config.trackio_project,
         trackio_space_id=config.trackio_space,
-        trackio_static_space_id=None if config.trackio_space else False,
+        # No post-training public snapshot Space: only what the user asked for.
+        trackio_static_space_id=False,
         report_to=report_to,
         seed=config.seed,
         data_seed=config.seed,
@@ -529,7 +589,7 @@ def build_trainer(
         max_steps=config.max_steps,
         learning_rate=config.learning_rate,
         lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_ratio,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a share of the steps
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum,
@@ -543,7 +603,7 @@ def build_trainer(
         logging_steps=config.logging_steps,
         logging_first_step=True,
         eval_strategy="steps" if has_eval else "no",
-        eval_steps=max(config.logging_steps, config.save_steps) if has_eval else None,
+        eval_steps=eval_interval(config, len(data.train)) if has_eval else None,
         save_strategy="steps",
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
@@ -554,6 +614,14 @@ def build_trainer(
         use_cpu=not device["cuda"],
         prediction_loss_only=True,
     )
+    model = load_base_model(
+        config.resolved_model(),
+        dtype=device["precision"] if device["cuda"] else "fp32",
+        load_in_4bit=config.load_in_4bit,
+        gradient_checkpointing=device["gradient_checkpointing"],
+    )
+    if not device["cuda"]:
+        add_trained_positions_head(model)
     trainer = _trainer_class()(
         model=model,
         args=args,
@@ -580,18 +648,26 @@ def _final_metrics(trainer: Any) -> dict[str, float | None]:
     }
 
 
-def save_artifacts(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
-    """Adapter + tokenizer into ``run_dir``, through a staging directory renamed file by file."""
-    staging = run_dir / ".staging"
-    if staging.exists():
-        import shutil
+def save_artifacts(trainer: Any, run_dir: Path) -> None:
+    """Adapter + tokenizer into ``run_dir``, through a staging directory renamed file by file.
 
-        shutil.rmtree(staging)
-    trainer.model.save_pretrained(str(staging), safe_serialization=True)
-    tokenizer.save_pretrained(str(staging))
-    for item in staging.iterdir():
-        os.replace(item, run_dir / item.name)
-    staging.rmdir()
+    Every process must call it: under FSDP or DeepSpeed ZeRO-3 ``save_model`` gathers the
+    sharded adapter with collectives; only the main process writes and renames.
+    """
+    staging = run_dir / ".staging"
+    trainer.save_model(str(staging))
+    if trainer.is_world_process_zero():
+        for item in staging.iterdir():
+            os.replace(item, run_dir / item.name)
+        staging.rmdir()
+
+
+def _tokens_before(resume_from: Path | None) -> int:
+    """Tokens a resumed run had already seen (so tokens/s covers this session only)."""
+    state_file = resume_from / "trainer_state.json" if resume_from else None
+    if state_file is None or not state_file.is_file():
+        return 0
+    return int(json.loads(state_file.read_text()).get("num_input_tokens_seen") or 0)
 
 
 def run_training(
@@ -607,6 +683,10 @@ def run_training(
 
     start = time.perf_counter()
     interrupt = _Interrupt()
+    if (run_dir / ".staging").exists():  # left by a crash during an earlier final save
+        import shutil
+
+        shutil.rmtree(run_dir / ".staging", ignore_errors=True)
     trainer = build_trainer(config, run_dir, data, tokenizer, _make_callbacks(interrupt, on_step))
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -619,6 +699,7 @@ def run_training(
         checkpoint = latest_checkpoint(run_dir)
         return TrainResult(run_dir, {"global_step": state.global_step}, True, checkpoint)
 
+    save_artifacts(trainer, run_dir)
     collator: CountingCollator = trainer.data_collator
     process = {
         "rank": trainer.args.process_index,
@@ -637,9 +718,8 @@ def run_training(
         # Artifacts, run.json and Trackio belong to the main process only.
         return TrainResult(run_dir, {"global_step": state.global_step, "process": process})
 
-    save_artifacts(trainer, tokenizer, run_dir)
     lengths = [len(e.input_ids) for e in data.train]
-    tokens_seen = int(getattr(state, "num_input_tokens_seen", 0) or 0)
+    tokens_seen = int(getattr(state, "num_input_tokens_seen", 0) or 0) - _tokens_before(resume_from)
     device = _device_settings(config)
     record = {
         "run_name": run_dir.name,

@@ -83,6 +83,18 @@ def check_row(
     for f in spec.outputs:
         if is_absent(outputs.get(f.name)):
             problems.append(RowProblem(index, f"output_data.{f.name}", "empty output"))
+    for column, values in (("input_data", inputs), ("output_data", outputs)):
+        for name, value in values.items():
+            token = _control_token_in(value)
+            if token:
+                problems.append(
+                    RowProblem(
+                        index,
+                        f"{column}.{name}",
+                        f"contains the text {token!r}, which the tokenizer reads as a control "
+                        "token (it would end the turn mid-answer)",
+                    )
+                )
     if placeholder_missing(spec, inputs):
         problems.append(
             RowProblem(index, f"input_data.{spec.placeholder_input}", f"no {PLACEHOLDER} to name")
@@ -110,6 +122,19 @@ def _check_range(
         else:
             result.valid_indices.append(index)
             yield messages  # type: ignore[misc]
+
+
+_CONTROL_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
+
+
+def _control_token_in(value: Any) -> str | None:
+    texts = value if isinstance(value, (list, tuple)) else [value]
+    for text in texts:
+        if isinstance(text, str) and "<|" in text:
+            for token in _CONTROL_TOKENS:
+                if token in text:
+                    return token
+    return None
 
 
 def check_rows(loaded: LoadedSplit) -> RowsCheck:

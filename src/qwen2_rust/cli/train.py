@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="qwen2-train",
+        allow_abbrev=False,  # "--hf-j" must not slip through to the job as a submission flag
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -171,6 +172,8 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
         return _estimate(config, out)
     if config.load_in_4bit:
         training.check_4bit_support()
+    # Under accelerate launch this sets each process's device before any model is loaded.
+    training.distributed_state()
 
     resume_from = None
     run_dir = None
@@ -192,6 +195,8 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
     )
 
     tokenizer = load_tokenizer(config.resolved_model())
+    if not config.preview:
+        training.check_device(config)
     data = training.prepare_data(config, tokenizer)
     stats = data.stats(config.max_length)
     err.print(
