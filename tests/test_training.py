@@ -333,7 +333,7 @@ def _adapter_tensors(path: Path) -> dict:
     return load_file(str(path / "adapter_model.safetensors"))
 
 
-def _api_run(tmp_path: Path, name: str, interrupt_at: int | None = None, resume: bool = False):
+def _api_run(tmp_path: Path, name: str, interrupt_at: int | None = None):
     from qwen2_rust import training
 
     given = {
@@ -350,17 +350,13 @@ def _api_run(tmp_path: Path, name: str, interrupt_at: int | None = None, resume:
     config = build_config(given)
     tokenizer = load_smoke_tokenizer()
     data = training.prepare_data(config, tokenizer)
-    if resume:
-        config.resume = "latest"
-        run_dir, checkpoint = training.resolve_resume(config)
-    else:
-        run_dir, checkpoint = training.create_run_dir(config), None
+    run_dir = training.create_run_dir(config)
 
     def on_step(state):
         if interrupt_at is not None and state.global_step == interrupt_at:
             os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C does
 
-    return training.run_training(config, run_dir, data, tokenizer, checkpoint, on_step)
+    return training.run_training(config, run_dir, data, tokenizer, None, on_step)
 
 
 def test_interrupt_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run(tmp_path):
@@ -372,10 +368,13 @@ def test_interrupt_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run(tm
     assert stopped.checkpoint is not None and stopped.checkpoint.name == "checkpoint-2"
     assert not (tmp_path / "out" / "resumed" / "adapter_model.safetensors").exists()
 
-    resumed = _api_run(tmp_path, "resumed", resume=True)
-    assert not resumed.interrupted
-    assert resumed.record["metrics"]["global_step"] == 6
-    assert resumed.record["resumed_from"].endswith("checkpoint-2")
+    # Through the CLI, without naming the run: the unfinished one is picked, not "straight".
+    result = _train_cli(tmp_path, "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resuming resumed from checkpoint-2" in result.stderr
+    record = json.loads((tmp_path / "out" / "resumed" / "run.json").read_text())
+    assert record["metrics"]["global_step"] == 6
+    assert record["resumed_from"].endswith("checkpoint-2")
 
     import torch
 
@@ -494,3 +493,14 @@ def test_4bit_estimate_is_smaller_and_fits_16_gb():
     # NF4 linear layers; embeddings and LM head stay (upcast to) fp32 under PEFT's k-bit prep.
     assert quantized.weights_bytes < full.weights_bytes / 1.8
     assert quantized.total_bytes < 16 * GIB < full.total_bytes
+
+
+def test_resume_refuses_settings_that_change_data_or_schedule():
+    from qwen2_rust.training import resume_settings
+
+    saved = TrainConfig(preset="smoke", num_examples=24).to_dict()
+    merged = resume_settings(saved, {"logging_steps": 5, "no_trackio": True, "resume": "latest"})
+    assert merged["logging_steps"] == 5 and merged["num_examples"] == 24
+    assert resume_settings(saved, {"num_examples": 24})["num_examples"] == 24  # unchanged: fine
+    with pytest.raises(UserFacingError, match="--num-examples, --seed cannot change"):
+        resume_settings(saved, {"num_examples": 100, "seed": 1})

@@ -154,6 +154,52 @@ def resolve_resume(config: TrainConfig) -> tuple[Path, Path]:
     return run_dir, checkpoint
 
 
+# Settings that decide which examples are seen, in what order, and the LR schedule: a
+# resumed run must keep them or it silently trains on something else.
+RESUME_FIXED = (
+    "preset",
+    "model",
+    "data",
+    "split",
+    "num_examples",
+    "seed",
+    "max_length",
+    "overlong",
+    "packing",
+    "eval_fraction",
+    "max_eval_examples",
+    "batch_size",
+    "grad_accum",
+    "epochs",
+    "max_steps",
+    "learning_rate",
+    "lr_scheduler",
+    "warmup_ratio",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "target_modules",
+    "load_in_4bit",
+)
+
+
+def resume_settings(saved: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The saved config with the flags given now; refuses changes that break the resume."""
+    changed = [
+        name
+        for name in RESUME_FIXED
+        if name in given and name in saved and given[name] != saved[name]
+    ]
+    if changed:
+        flags = ", ".join("--" + n.replace("_", "-") for n in changed)
+        raise UserFacingError(
+            f"--resume keeps the run's data, order and schedule: {flags} cannot change "
+            "(start a new run to change them)"
+        )
+    extra = {k: v for k, v in given.items() if k not in ("resume", "run_name")}
+    return {**saved, **extra}
+
+
 def load_saved_config(run_dir: Path) -> dict[str, Any]:
     path = run_dir / CONFIG_RECORD
     if not path.is_file():

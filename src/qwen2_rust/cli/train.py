@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: dict[str, Any], out: Any, err: Any) -> int:
     from qwen2_rust import training
     from qwen2_rust.config import build_config
+    from qwen2_rust.errors import UserFacingError
     from qwen2_rust.modeling import load_tokenizer
 
     yaml_path = args.pop("config", None)
@@ -179,9 +180,10 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
     run_dir = None
     if config.resume:
         run_dir, resume_from = training.resolve_resume(config)
-        saved = training.load_saved_config(run_dir)
-        given = {k: v for k, v in args.items() if k not in ("resume", "run_name")}
-        config = build_config({**saved, **given, "run_name": run_dir.name, "resume": config.resume})
+        if yaml_path:
+            raise UserFacingError("--resume uses the run's saved config; drop --config")
+        merged = training.resume_settings(training.load_saved_config(run_dir), args)
+        config = build_config({**merged, "run_name": run_dir.name, "resume": config.resume})
         err.print(f"resuming {run_dir.name} from {resume_from.name}", highlight=False)
     elif not config.preview:
         # Every process must agree on the (timestamped) name: the main one picks it.
@@ -211,8 +213,6 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
         _preview(out, tokenizer, data, config.preview)
         return 0
     if not data.train:
-        from qwen2_rust.errors import UserFacingError
-
         raise UserFacingError("no training examples left after validation and length filtering")
 
     assert run_dir is not None
