@@ -578,6 +578,16 @@ def _trainer_class() -> type:
         labels, same token-mean reduction over the accumulated batch (and processes) as TRL.
         """
 
+        def get_eval_dataloader(self, eval_dataset=None):
+            # Eval batches go around the counting collator: its figures are training's.
+            counting = self.data_collator
+            if isinstance(counting, CountingCollator):
+                self.data_collator = counting.inner
+            try:
+                return super().get_eval_dataloader(eval_dataset)
+            finally:
+                self.data_collator = counting
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if self.args.device.type != "cpu":
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
@@ -680,6 +690,9 @@ def build_trainer(
         callbacks=callbacks,
     )
     trainer.data_collator = CountingCollator(trainer.data_collator)
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # our ProgressCallback reports instead of raw dicts
     return trainer
 
 
@@ -753,13 +766,14 @@ def run_training(
         "micro_batches": collator.batches,
         "tokens": collator.real,
     }
-    log.info(
-        "process %d/%d trained on %d micro-batches (%d tokens)",
-        process["rank"] + 1,
-        process["world_size"],
-        collator.batches,
-        collator.real,
-    )
+    if process["world_size"] > 1:
+        log.info(
+            "process %d/%d trained on %d micro-batches (%d tokens)",
+            process["rank"] + 1,
+            process["world_size"],
+            collator.batches,
+            collator.real,
+        )
     if not trainer.is_world_process_zero():
         # Artifacts, run.json and Trackio belong to the main process only.
         return TrainResult(run_dir, {"global_step": state.global_step, "process": process})

@@ -208,6 +208,7 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
         f"({'dropped' if config.overlong == 'drop' else 'truncated'}); "
         f"{stats['train_examples']} train / {stats['eval_examples']} eval",
         highlight=False,
+        soft_wrap=True,
     )
     if config.preview:
         _preview(out, tokenizer, data, config.preview)
