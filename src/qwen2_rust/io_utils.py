@@ -59,3 +59,17 @@ def atomic_write_json(path: str | Path, data: Any) -> Path:
     return atomic_write_text(
         path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
     )
+
+
+def json_lines(text: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects of the lines of ``text`` that hold one (tool output mixes in others)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            yield value

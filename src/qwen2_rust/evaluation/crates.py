@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from qwen2_rust.errors import UserFacingError
+from qwen2_rust.io_utils import json_lines
 from qwen2_rust.log import get_logger
 
 log = get_logger(__name__)
@@ -719,13 +720,7 @@ class CrateEnvironment:
             log.warning("crate environment build timed out after %.0f s", self.build_timeout_s)
         by_package = {pkg: crate for crate, pkg in top.items()}
         errors: dict[str, list[str]] = {}
-        for line in run.stdout.splitlines():
-            if not line.startswith("{"):
-                continue
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
+        for msg in json_lines(run.stdout):
             name, version = _package_of(str(msg.get("package_id", "")))
             if msg.get("reason") == "compiler-message":
                 m = msg.get("message") or {}

@@ -37,7 +37,6 @@ for the environment's crates (grown on demand to the crates the unit uses) and
 from __future__ import annotations
 
 import functools
-import json
 import re
 import shutil
 import subprocess
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qwen2_rust.evaluation.sandbox import Limits, SandboxResult, detect_isolation, run_sandboxed
+from qwen2_rust.io_utils import json_lines
 
 if TYPE_CHECKING:
     from qwen2_rust.evaluation.crates import CrateEnvironment
@@ -406,14 +406,7 @@ class Diagnostics:
 
 def parse_diagnostics(stderr: str) -> Diagnostics:
     errors: list[tuple[str | None, str, str]] = []
-    for line in stderr.splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            diag = json.loads(line)
-        except ValueError:
-            continue
+    for diag in json_lines(stderr):
         if diag.get("level") not in ("error", "error: internal compiler error"):
             continue
         message = str(diag.get("message", ""))
