@@ -32,7 +32,6 @@ from typing import Any
 from qwen2_rust.config import TrainConfig
 from qwen2_rust.data import load_split, stratified_sample_indices, stratified_split
 from qwen2_rust.errors import UserFacingError
-from qwen2_rust.format_utils import format_for_sft
 from qwen2_rust.io_utils import atomic_write_json
 from qwen2_rust.log import get_logger
 from qwen2_rust.sft_data import IGNORE_INDEX, Tokenized, tokenize_conversations
@@ -294,14 +293,11 @@ def prepare_data(config: TrainConfig, tokenizer: Any) -> PreparedData:
             report.problems[0].field,
             report.problems[0].reason,
         )
-    valid_rows = [loaded.rows[i] for i in report.valid_indices]
-    categories = [row["task_category"] for row in valid_rows]  # type: ignore[index]
+    categories = [loaded.rows[i]["task_category"] for i in report.valid_indices]  # type: ignore[index]
     chosen = stratified_sample_indices(categories, config.num_examples, config.seed)
-    rows = [valid_rows[i] for i in chosen]
     row_categories = [categories[i] for i in chosen]
-    tokenized = list(
-        tokenize_conversations(tokenizer, (format_for_sft(r)["messages"] for r in rows))
-    )
+    # The validation pass already formatted every valid row: reuse its conversations.
+    tokenized = list(tokenize_conversations(tokenizer, (report.conversations[i] for i in chosen)))
 
     overlong_by_category: Counter[str] = Counter()
     keep: list[int] = []
