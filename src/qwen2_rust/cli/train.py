@@ -44,7 +44,7 @@ LoRA fine-tuning of Qwen2-7B-Instruct on Strandset-Rust-v1 (TRL SFTTrainer + PEF
 
 Defaults a careful practitioner would pick: LoRA r=16, alpha=32 on all seven attention and
 MLP projections; learning rate 2e-4 (LoRA's usual rate; 2e-5 is for full fine-tuning) with
-cosine decay and 3%% warm-up; effective batch 16 (4 x 4 accumulation); 2 epochs over 1,000
+cosine decay and 3% warm-up; effective batch 16 (4 x 4 accumulation); 2 epochs over 1,000
 examples; bf16 where the GPU supports it; gradient checkpointing on GPU. The loss covers
 the assistant's answer and its closing <|im_end|> only (prompts are masked), so the model
 learns to stop. Examples longer than --max-length are counted and dropped, never cut silently.
