@@ -388,3 +388,18 @@ def test_control_token_text_in_a_field_is_reported(tmp_path, capsys) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["errors"][0]["field"] == "input_data.code"
     assert "control token" in report["errors"][0]["reason"]
+
+
+def test_light_token_counter_counts_exactly_like_the_full_tokenizer() -> None:
+    from qwen2_rust.data import load_split
+    from qwen2_rust.format_utils import format_for_sft
+    from qwen2_rust.modeling import TokenCounter, load_smoke_tokenizer, load_token_counter
+    from qwen2_rust.sft_data import render_conversation, token_lengths
+
+    texts = [
+        render_conversation(format_for_sft(row)["messages"])[0]
+        for row in load_split("sample", "train").valid_rows()
+    ]
+    light = load_token_counter("smoke")
+    assert isinstance(light, TokenCounter)
+    assert token_lengths(light, texts) == token_lengths(load_smoke_tokenizer(), texts)

@@ -204,6 +204,39 @@ def load_tokenizer(model: str) -> Any:
     return prepare_tokenizer(tokenizer)
 
 
+@dataclass(frozen=True)
+class TokenCounter:
+    """Just the Rust tokenizer (``backend_tokenizer``): enough to count and encode tokens.
+
+    Loading it does not import torch or transformers, which is most of a validation run's
+    start-up time.
+    """
+
+    backend_tokenizer: Any
+
+
+def _tokenizer_json(model: str) -> Path | None:
+    if model == SMOKE_MODEL:
+        return qwen_tokenizer_files() / "tokenizer.json"
+    local = Path(os.path.expanduser(model))
+    if local.is_dir():
+        return local / "tokenizer.json" if (local / "tokenizer.json").is_file() else None
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(model, "tokenizer.json")
+    return Path(cached) if isinstance(cached, str) else None
+
+
+def load_token_counter(model: str) -> Any:
+    """A `TokenCounter` for ``model`` when its tokenizer.json is at hand, else the full tokenizer."""
+    path = _tokenizer_json(model)
+    if path is None:
+        return load_tokenizer(model)
+    from tokenizers import Tokenizer
+
+    return TokenCounter(Tokenizer.from_file(str(path)))
+
+
 def lora_config(
     r: int = 16,
     alpha: int = 32,

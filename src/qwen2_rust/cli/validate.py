@@ -163,14 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True)
     try:
         from qwen2_rust.data import load_split
-        from qwen2_rust.modeling import load_tokenizer
+        from qwen2_rust.modeling import load_token_counter
         from qwen2_rust.validation import validate
 
         if args.max_length < 1:
             raise UserFacingError("--max-length must be positive")
         loaded = load_split(args.data, args.split)
         loaded, sampled_from = _sample(loaded, args.num_examples, args.seed)
-        tokenizer = load_tokenizer(args.model)
+        tokenizer = load_token_counter(args.model)
         report = validate(
             loaded,
             tokenizer,
