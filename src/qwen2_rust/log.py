@@ -34,8 +34,14 @@ def _configure() -> None:
     if _configured:
         return
     level = os.environ.get("QWEN2_RUST_LOG", "INFO").upper()
-    handler = RichHandler(console=stderr_console, show_path=False, show_time=False)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler: logging.Handler
+    if stderr_console.is_terminal:
+        handler = RichHandler(console=stderr_console, show_path=False, show_time=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        # Logs and CI: one unwrapped line per message (rich would wrap at 80 columns).
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     root = logging.getLogger("qwen2_rust")
     root.addHandler(handler)
     root.setLevel(level)
