@@ -22,6 +22,7 @@ import platform
 import resource
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -745,7 +746,8 @@ def run_training(
     trainer = build_trainer(config, run_dir, data, tokenizer, _make_callbacks(interrupt, on_step))
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    with interrupt.installed():
+    # Libraries print banners during training (Trackio's, for one): keep stdout for our report.
+    with interrupt.installed(), contextlib.redirect_stdout(sys.stderr):
         train_start = time.perf_counter()
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         train_seconds = time.perf_counter() - train_start
