@@ -191,12 +191,6 @@ def extract_rust_blocks(text: str) -> list[str]:
     return [m.group(1) for m in _RUST_BLOCK.finditer(text)]
 
 
-def first_rust_block(text: str) -> str:
-    """The first fenced block of a reply, or the whole reply when it has none."""
-    blocks = extract_rust_blocks(text)
-    return blocks[0] if blocks else text.strip()
-
-
 def parse_answer(category: str, reply: str) -> dict[str, str]:
     """Recover output fields from a reply written in this module's answer layout.
 

@@ -1,6 +1,6 @@
 """The one place library code reports progress: a logger and a rich progress bar, on stderr.
 
-Library modules call `get_logger(__name__)` and `progress(...)`; they never `print`.
+Library modules call `get_logger(__name__)` and `make_progress(...)`; they never `print`.
 CLI modules own stdout (reports, JSON).
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from rich.console import Console
@@ -71,18 +70,3 @@ def make_progress(*extra_columns: object) -> Progress:
         disable=not progress_enabled(),
         transient=False,
     )
-
-
-def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    """Iterate with a progress bar on stderr."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with make_progress() as bar:
-        task = bar.add_task(description, total=total)
-        for item in items:
-            yield item
-            bar.advance(task)
-
-
-def is_tty_stdout() -> bool:
-    return sys.stdout.isatty()

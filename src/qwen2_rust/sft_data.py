@@ -56,12 +56,6 @@ def render_conversation(messages: Sequence[dict[str, str]]) -> tuple[str, list[t
     return "".join(parts), spans
 
 
-def render_prompt(messages: Sequence[dict[str, str]]) -> str:
-    """The text a model is given at generation time (prompt + ``<|im_start|>assistant\\n``)."""
-    text, _ = render_conversation(messages)
-    return text + "<|im_start|>assistant\n"
-
-
 def _backend(tokenizer: Any) -> Any:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
