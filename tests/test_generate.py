@@ -163,3 +163,25 @@ def test_smoke_model_end_to_end_generate_then_score(tmp_path: Path) -> None:
     assert len(gens) == 3 and all(g["model"] == "smoke" for g in gens)
     report = json.loads((out_dir / "report.json").read_text())
     assert report["models"][0]["overall"]["n"] == 3
+
+
+def test_resuming_into_another_models_file_is_refused(tmp_path: Path) -> None:
+    from qwen2_rust.errors import UserFacingError
+
+    out = tmp_path / "generations.jsonl"
+    row = {"crate_name": "c", "task_category": "code_summarization", "input_data": "{}"}
+    out.write_text(json.dumps({**row, "prediction": "x", "model": "smoke+my-run"}) + "\n")
+    assert gen.existing_keys(out, "smoke+my-run") == {row_key(row)}
+    with pytest.raises(UserFacingError, match="holds generations of 'smoke\\+my-run'"):
+        gen.existing_keys(out, "smoke")
+
+
+def test_run_names_its_file_after_model_and_adapter(tmp_path: Path) -> None:
+    from qwen2_rust.cli.evaluate import _generation_config, build_parser
+
+    adapter = tmp_path / "sft-run"
+    adapter.mkdir()
+    base = build_parser().parse_args(["run", "--model", "smoke"])
+    tuned = build_parser().parse_args(["run", "--model", "smoke", "--adapter", str(adapter)])
+    assert _generation_config(base, "").model_label() == "smoke"
+    assert _generation_config(tuned, "").model_label() == "smoke+sft-run"

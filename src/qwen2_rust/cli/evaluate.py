@@ -267,8 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.files and not args.reference:
                 raise UserFacingError("give at least one generations FILE.jsonl (or --reference)")
             return _score(args.files, args, reference=args.reference)
-        # run
-        label = args.label or (f"{args.model}+{args.run}" if args.run else args.model)
+        # run: one generations file per model *and adapter*, so base and fine-tuned never mix
+        label = _generation_config(args, "").model_label()
         slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
         out = os.path.join(args.out_dir, f"generations-{slug}.jsonl")
         _generate(args, out)

@@ -89,8 +89,12 @@ def select_rows(
     return selected
 
 
-def existing_keys(path: Path) -> set[str]:
-    """Keys of the rows already generated in ``path`` (a truncated last line is ignored)."""
+def existing_keys(path: Path, label: str | None = None) -> set[str]:
+    """Keys of the rows already generated in ``path`` (a truncated last line is ignored).
+
+    With ``label``, a file holding another model's generations is refused: resuming into
+    it would silently score that model's answers as this one's.
+    """
     keys: set[str] = set()
     if not path.is_file():
         return keys
@@ -101,6 +105,11 @@ def existing_keys(path: Path) -> set[str]:
             except ValueError:
                 continue
             if isinstance(row, dict) and "prediction" in row:
+                if label is not None and row.get("model") not in (None, label):
+                    raise UserFacingError(
+                        f"{path} holds generations of {row.get('model')!r}, not {label!r}; "
+                        "choose another --out (or --label)"
+                    )
                 keys.add(row_key(row))
     return keys
 
@@ -187,8 +196,8 @@ def generate(
     selected = select_rows(rows, config.n, config.categories)
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = existing_keys(out)
     label = config.model_label()
+    done = existing_keys(out, label)
     pending: list[dict[str, Any]] = []
     seen: set[str] = set()
     skipped = 0
