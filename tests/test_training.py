@@ -221,10 +221,34 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_real_model_offline_exits_2_with_one_line(tmp_path):
-    line = _one_line_error(_train_cli(tmp_path, "--data", "sample", "-n", "20"))
-    assert "Qwen/Qwen2-7B-Instruct" in line
+def test_hub_model_offline_exits_2_with_one_line(tmp_path):
+    line = _one_line_error(
+        _train_cli(tmp_path, "--data", "sample", "-n", "20", "--model", "Qwen/Qwen2-0.5B-Instruct")
+    )
+    assert "Qwen/Qwen2-0.5B-Instruct" in line
     assert "hf download" in line and "--preset smoke" in line
+
+
+def test_the_7b_preset_without_cuda_says_so_before_anything_else(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    line = _one_line_error(_train_cli(tmp_path, "--data", "sample", "-n", "20"))
+    assert "CUDA" in line and "--preset smoke" in line and "--hf-job" in line
+    assert "hf download" not in line  # no 15 GB download advice for a machine that cannot train
+
+
+def test_resume_never_touches_a_finished_run(tmp_path):
+    run = tmp_path / "out" / "done"
+    (run / "checkpoints" / "checkpoint-4").mkdir(parents=True)
+    (run / "train_config.json").write_text(json.dumps(TrainConfig(preset="smoke").to_dict()))
+    (run / "run.json").write_text('{"finished": true}')
+    line = _one_line_error(_train_cli(tmp_path, "--resume", "--run-name", "done"))
+    assert "already finished" in line
+    assert (run / "run.json").read_text() == '{"finished": true}'
+    line = _one_line_error(_train_cli(tmp_path, "--resume", str(tmp_path / "nope")))
+    assert "does not exist" in line
 
 
 def test_hub_dataset_offline_exits_2_with_one_line(tmp_path):

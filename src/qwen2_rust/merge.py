@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -41,6 +42,12 @@ def merged_model(adapter: Path, dtype: str = "auto") -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def _make_public(directory: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    directory.chmod(0o777 & ~umask)
+
+
 def merge_adapter(adapter: Path, out: Path, dtype: str = "auto") -> Path:
     """Write the merged model (safetensors), tokenizer and chat template to ``out`` atomically."""
     if out.exists() and any(out.iterdir()):
@@ -55,6 +62,7 @@ def merge_adapter(adapter: Path, out: Path, dtype: str = "auto") -> Path:
             shutil.copy2(adapter / "run.json", staging / "run.json")
         if out.exists():
             out.rmdir()
+        _make_public(staging)  # mkdtemp creates 0700; a model directory is for sharing
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

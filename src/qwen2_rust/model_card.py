@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _CARD_METRICS = ("compiles", "pass@1", "chrf", "exact_match")
@@ -15,11 +16,21 @@ def _fmt(value: Any, spec: str = ".4f") -> str:
     return str(value)
 
 
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _hub_link(name: str, kind: str = "") -> str:
+    """A Hub link for a repo id; a local path or a preset name stays plain text."""
+    if _HUB_ID.match(name) and not name.startswith((".", "/")):
+        return f"[{name}](https://huggingface.co/{kind}{name})"
+    return f"`{name}`"
+
+
 def _front_matter(base_model: str, dataset: str, merged: bool) -> str:
     tags = ["qwen2-rust", "rust", "code", "sft", "trl", "lora"]
     lines = [
         "---",
-        f"base_model: {base_model}",
+        *([f"base_model: {base_model}"] if _HUB_ID.match(base_model) else []),
         "library_name: " + ("transformers" if merged else "peft"),
         "pipeline_tag: text-generation",
         "license: apache-2.0",
@@ -77,8 +88,8 @@ def render_model_card(
         "",
         f"# {repo_id.split('/')[-1]}",
         "",
-        f"A {kind} of [{base_model}](https://huggingface.co/{base_model}) fine-tuned on "
-        f"[{dataset}](https://huggingface.co/datasets/{dataset}) (Rust tasks in 15 "
+        f"A {kind} of {_hub_link(base_model)} fine-tuned on "
+        f"{_hub_link(dataset, 'datasets/')} (Rust tasks in 15 "
         "categories) with TRL's SFT trainer, made with qwen2-rust. The loss covered the "
         "assistant answers and their closing `<|im_end|>` only.",
         "",

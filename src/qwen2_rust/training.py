@@ -145,10 +145,19 @@ def resolve_resume(config: TrainConfig) -> tuple[Path, Path]:
         checkpoint = latest_checkpoint(run_dir)
     else:
         path = Path(config.resume)
+        if not path.exists():
+            raise UserFacingError(f"--resume: {path} does not exist")
         if path.name.startswith("checkpoint-"):
             run_dir, checkpoint = path.parent.parent, path
         else:
             run_dir, checkpoint = path, latest_checkpoint(path)
+    if not run_dir.is_dir():
+        raise UserFacingError(f"--resume: no run directory {run_dir}")
+    if (run_dir / RUN_RECORD).is_file():
+        raise UserFacingError(
+            f"--resume: run {run_dir.name} already finished ({run_dir / RUN_RECORD} exists); "
+            "resuming it would overwrite its adapter and record: start a new run instead"
+        )
     if checkpoint is None or not checkpoint.is_dir():
         raise UserFacingError(f"--resume: no checkpoint found in {run_dir / CHECKPOINTS}/")
     return run_dir, checkpoint

@@ -196,9 +196,9 @@ def _run(args: dict[str, Any], out: Any, err: Any) -> int:
         else None
     )
 
-    tokenizer = load_tokenizer(config.resolved_model())
     if not config.preview:
-        training.check_device(config)
+        training.check_device(config)  # before a user is told to download 15 GB of weights
+    tokenizer = load_tokenizer(config.resolved_model())
     data = training.prepare_data(config, tokenizer)
     stats = data.stats(config.max_length)
     err.print(
