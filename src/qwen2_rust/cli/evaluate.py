@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from qwen2_rust.cli._parser import ArgumentParser
 from qwen2_rust.data import DEFAULT_DATASET
 from qwen2_rust.errors import UserFacingError
 
@@ -96,7 +97,7 @@ def _add_scoring_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="qwen2-evaluate",
         description="Generate with a base and/or fine-tuned model and score the answers per "
         "Strandset task category: code is compiled with rustc (and tests run) in a sandbox, "

@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from qwen2_rust.cli._parser import ArgumentParser
 from qwen2_rust.errors import UserFacingError
 from qwen2_rust.metrics import (
     DEFAULT_PROJECT,
@@ -49,7 +50,7 @@ offline, output not writable.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=PROG,
         description=(
             "Read a Trackio run's metrics into a JSON file you can diff, plot and commit. "

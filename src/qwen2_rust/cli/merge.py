@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from qwen2_rust.cli._parser import ArgumentParser
+
 DESCRIPTION = """\
 Merge a LoRA adapter (a qwen2-train run directory) into its base model, named in the
 adapter's adapter_config.json, and save a standalone model in safetensors with the
@@ -15,7 +17,7 @@ merge, and the upload carries a model card made from run.json (and --eval-report
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="qwen2-merge",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,

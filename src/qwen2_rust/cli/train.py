@@ -66,9 +66,10 @@ exit codes: 0 done, 1 training failed, 2 usage/data/model/access problem, 130 in
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from qwen2_rust.cli._parser import ArgumentParser
     from qwen2_rust.config import add_config_arguments
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="qwen2-train",
         allow_abbrev=False,  # "--hf-j" must not slip through to the job as a submission flag
         description=DESCRIPTION,

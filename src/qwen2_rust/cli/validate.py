@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from qwen2_rust.cli._parser import ArgumentParser
+
 DESCRIPTION = """\
 Check a Strandset-format dataset and report: rows per category, every invalid row as
 (row, field, reason), exact duplicates, token lengths of the formatted conversations with
@@ -30,7 +32,7 @@ _SHOWN_ERRORS = 30
 def build_parser() -> argparse.ArgumentParser:
     from qwen2_rust.data import DEFAULT_DATASET
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="qwen2-validate",
         description=DESCRIPTION,
         epilog=EPILOG,
