@@ -33,6 +33,12 @@ SEED = 20240601
 SMALL_N = 30
 WIDE_CI = 0.30  # width of a 95 % interval (metrics live in [0, 1]) that counts as wide
 
+
+def is_rough(n: int, ci_low: float, ci_high: float) -> bool:
+    """The report's one rule for a figure to treat as rough: few rows or a wide interval."""
+    return n < SMALL_N or (ci_high - ci_low) > WIDE_CI
+
+
 # The headline metric of each answer kind (charts, comparison headlines).
 PRIMARY_METRIC = {
     "code": "compiles",
@@ -77,7 +83,7 @@ class MetricSummary:
 
     @property
     def wide(self) -> bool:
-        return self.n < SMALL_N or (self.ci_high - self.ci_low) > WIDE_CI
+        return is_rough(self.n, self.ci_low, self.ci_high)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,7 +189,7 @@ class Comparison:
 
     @property
     def wide(self) -> bool:
-        return self.n_pairs < SMALL_N or (self.ci_high - self.ci_low) > WIDE_CI
+        return is_rough(self.n_pairs, self.ci_low, self.ci_high)
 
     @property
     def significant(self) -> bool:
